@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { createContainer, LOG_REDACT } from '../../core/container.js';
+import { startServer } from '../../daemon/serve.js';
+import { configFrom, type GlobalOptions } from '../context.js';
+import type { Io } from '../output.js';
+
+export interface ServeSignals {
+  /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
+  stopRequested: Promise<string>;
+}
+
+export function registerServe(program: Command, io: Io, signals: ServeSignals): void {
+  program
+    .command('serve')
+    .description('Run the API daemon (migrates the database and creates keys on first start)')
+    .option('--host <host>', 'listen address (JANUA_HOST)')
+    .option('--port <port>', 'listen port (PORT)')
+    .option('--base-url <url>', 'public URL, the token issuer (JANUA_BASE_URL)')
+    .option('--no-migrate', 'refuse to start when migrations are pending instead of applying them')
+    .option('--master-key-file <path>', 'file holding the master key (JANUA_MASTER_KEY_FILE)')
+    .action(
+      async (
+        opts: { host?: string; port?: string; baseUrl?: string; migrate: boolean; masterKeyFile?: string },
+        cmd: Command,
+      ) => {
+        const globals = cmd.optsWithGlobals<GlobalOptions>();
+        const config = configFrom(io, globals, {
+          host: opts.host,
+          port: opts.port,
+          baseUrl: opts.baseUrl,
+          masterKeyFile: opts.masterKeyFile,
+          migrateOnStart: opts.migrate === false ? false : undefined,
+        });
+        const logger = pino({ level: config.logLevel, redact: LOG_REDACT });
+        const c = createContainer(config, { masterKey: 'generate', logger });
+        let running: Awaited<ReturnType<typeof startServer>>;
+        try {
+          running = await startServer(c);
+        } catch (err) {
+          await c.close();
+          throw err;
+        }
+        const signal = await signals.stopRequested;
+        logger.info({ signal }, 'stopping: finishing in-flight requests');
+        await running.stop();
+        logger.info('stopped');
+      },
+    );
+}

@@ -1,0 +1,82 @@
+import { pino } from 'pino';
+import { loadConfig } from '../core/config/load.js';
+import type { JanuaConfig } from '../core/config/schema.js';
+import { type Container, type ContainerOptions, createContainer, LOG_REDACT } from '../core/container.js';
+import { JanuaError } from '../core/errors.js';
+import { pendingMigrations } from '../core/store/migrator.js';
+import type { Io } from './output.js';
+
+/** Options every command accepts (declared once on the program). */
+export interface GlobalOptions {
+  config?: string;
+  databaseUrl?: string;
+  dataDir?: string;
+  logLevel?: string;
+}
+
+export function configFrom(
+  io: Io,
+  globals: GlobalOptions,
+  extra: Partial<Record<keyof JanuaConfig, unknown>> = {},
+): JanuaConfig {
+  return loadConfig({
+    env: io.env,
+    cwd: io.cwd,
+    configFile: globals.config,
+    flags: {
+      databaseUrl: globals.databaseUrl,
+      dataDir: globals.dataDir,
+      logLevel: globals.logLevel,
+      ...extra,
+    },
+  });
+}
+
+/**
+ * Opens the core for an operator command: logs go to stderr (stdout is for results), and unless the
+ * command manages the schema itself the database must be migrated.
+ */
+export async function openContainer(
+  io: Io,
+  globals: GlobalOptions,
+  options: ContainerOptions & { requireMigrated?: boolean } = {},
+): Promise<Container> {
+  const config = configFrom(io, globals);
+  const logger = pino(
+    { level: globals.logLevel ?? (io.env['LOG_LEVEL'] || 'warn'), redact: LOG_REDACT },
+    pino.destination(2),
+  );
+  const c = createContainer(config, { masterKey: 'lazy', ...options, logger });
+  if (options.requireMigrated ?? true) {
+    let pending: number;
+    try {
+      pending = await pendingMigrations(c.store);
+    } catch (err) {
+      await c.close();
+      throw new JanuaError('SERVICE_UNAVAILABLE', `cannot reach the database: ${(err as Error).message}`);
+    }
+    if (pending) {
+      await c.close();
+      throw new JanuaError(
+        'SERVICE_UNAVAILABLE',
+        `the database has ${pending} pending schema migration(s): run \`janua db migrate\` first`,
+      );
+    }
+  }
+  return c;
+}
+
+/** Runs `fn` with a container and always closes it. */
+export async function withContainer<T>(
+  io: Io,
+  globals: GlobalOptions,
+  options: Parameters<typeof openContainer>[2],
+  fn: (c: Container) => Promise<T>,
+): Promise<T> {
+  const c = await openContainer(io, globals, options);
+  try {
+    return await fn(c);
+  } finally {
+    await c.close();
+  }
+}

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerDb } from './commands/db.js';
+import { registerKeys } from './commands/keys.js';
+import { registerServe, type ServeSignals } from './commands/serve.js';
+import { registerUsers } from './commands/users.js';
+import type { Io } from './output.js';
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** Every command and global option in one place; handlers live in ./commands. */
+export function buildProgram(io: Io, signals: ServeSignals): Command {
+  const program = new Command('janua')
+    .description(
+      'Janua: self-hosted authentication. `janua serve` runs the API; the other commands administer it.',
+    )
+    .version(VERSION, '-V, --version')
+    .option('-c, --config <file>', 'config file, JSON or YAML (JANUA_CONFIG)')
+    .option('--database-url <url>', 'sqlite:PATH or postgres://… (DATABASE_URL)')
+    .option('--data-dir <dir>', 'data directory for the embedded database and master key (JANUA_DATA_DIR)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (LOG_LEVEL)')
+    .showHelpAfterError('(run `janua help COMMAND` for its options)')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride();
+  registerServe(program, io, signals);
+  registerDb(program, io);
+  registerKeys(program, io);
+  registerUsers(program, io);
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+    for (const sub of cmd.commands) {
+      sub.exitOverride();
+      sub.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+    }
+  }
+  return program;
+}

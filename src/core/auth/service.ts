@@ -1,0 +1,427 @@
+/**
+ * The sign-in slice: sign-up, sign-in, refresh, sign-out and authenticating a bearer token. The daemon's
+ * routes and the CLI call these; nothing here knows about HTTP.
+ */
+import { randomUUID } from 'node:crypto';
+import { hashToken, randomToken, sha256Hex } from '../crypto/secrets.js';
+import type { Deps } from '../deps.js';
+import { conflict, forbidden, JanuaError, tokenError, unauthenticated, validation } from '../errors.js';
+import { audit, emit, type RequestContext } from '../events/events.js';
+import { signInAttempts } from '../store/repos/attempts.js';
+import { passwordCredentials } from '../store/repos/credentials.js';
+import { refreshTokens, type Session, sessions } from '../store/repos/sessions.js';
+import { users } from '../store/repos/users.js';
+import type { Executor } from '../store/store.js';
+import { normalizeEmail, type User } from '../users/model.js';
+import { checkPasswordPolicy, MAX_PASSWORD_BYTES } from './passwords.js';
+import { type AccessClaims, signAccessToken, verifyAccessToken } from './tokens.js';
+
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'bearer';
+  expires_in: number;
+}
+
+export interface SignedIn {
+  user: User;
+  session: Session;
+  tokens: TokenPair;
+}
+
+type AuthDeps = Pick<Deps, 'config' | 'store' | 'clock' | 'keys' | 'hasher'>;
+
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function checkEmail(raw: string): string {
+  const email = normalizeEmail(raw);
+  if (email.length > 254 || !EMAIL_RE.test(email))
+    throw validation('A valid email address is required', { email: 'invalid' });
+  return email;
+}
+
+/** Lockout counters are keyed by a hash of the email, whether or not an account has it. */
+const attemptKey = (email: string) => `signin:${sha256Hex(email)}`;
+
+export interface SignUpInput {
+  email: string;
+  password: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  username?: string | null;
+}
+
+/** Creates an account and its first session. Duplicate email → CONFLICT_ERROR. */
+export async function signUp(deps: AuthDeps, input: SignUpInput, ctx: RequestContext): Promise<SignedIn> {
+  const email = checkEmail(input.email);
+  checkPasswordPolicy(deps.config, input.password);
+  if (await users.findByEmail(deps.store.db, email))
+    throw conflict('An account with this email already exists');
+  const hash = await deps.hasher.hash(input.password);
+  const now = deps.clock.now();
+  const refresh = randomToken();
+  const result = await deps.store
+    .transaction(async (tx) => {
+      if (await users.findByEmail(tx, email)) throw conflict('An account with this email already exists');
+      const user = await users.insert(tx, {
+        id: randomUUID(),
+        email,
+        firstName: input.firstName ?? null,
+        lastName: input.lastName ?? null,
+        username: input.username ?? null,
+        now,
+      });
+      await passwordCredentials.set(tx, user.id, hash, now);
+      const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
+      await audit(tx, uctx, { action: 'user.signup', targetType: 'user', targetId: user.id }, now);
+      await emit(tx, 'user.created', { type: 'user', id: user.id }, { user_id: user.id, email }, now);
+      const session = await openSession(deps, tx, user, refresh, uctx, now);
+      return { user, session };
+    })
+    .catch(rethrowUniqueAsConflict);
+  return { ...result, tokens: await tokenPair(deps, result.user, result.session.id, refresh) };
+}
+
+function rethrowUniqueAsConflict(err: unknown): never {
+  const msg = String((err as Error)?.message ?? '');
+  if (/unique|duplicate key/i.test(msg)) throw conflict('An account with this email already exists');
+  throw err;
+}
+
+/**
+ * Email + password sign-in. The attempt is counted before the password is compared (atomically, so parallel
+ * guesses cannot exceed the limit); unknown emails spend the same bcrypt time and get the same answer.
+ */
+export async function signIn(
+  deps: AuthDeps,
+  input: { email: string; password: string },
+  ctx: RequestContext,
+): Promise<SignedIn> {
+  const email = normalizeEmail(input.email);
+  if (Buffer.byteLength(input.password, 'utf8') > MAX_PASSWORD_BYTES) throw unauthenticated();
+  const key = attemptKey(email);
+  const windowMs = deps.config.lockoutMinutes * 60_000;
+  const max = deps.config.lockoutMaxAttempts;
+  const state = await signInAttempts.begin(deps.store.db, key, deps.clock.now(), windowMs);
+  const lockedErr = (until: Date) =>
+    new JanuaError('AUTHENTICATION_ERROR', 'Too many failed sign-in attempts; try again later', {
+      retryAfter: Math.max(1, Math.ceil((until.getTime() - deps.clock.now().getTime()) / 1000)),
+    });
+  if (state.lockedUntil && state.lockedUntil > deps.clock.now()) {
+    await deps.store.transaction((tx) =>
+      audit(
+        tx,
+        ctx,
+        {
+          action: 'auth.signin',
+          outcome: 'failure',
+          targetType: 'email',
+          targetId: key,
+          metadata: { reason: 'locked' },
+        },
+        deps.clock.now(),
+      ),
+    );
+    throw lockedErr(state.lockedUntil);
+  }
+  if (state.failedCount > max) {
+    // More attempts than allowed are in flight or failed: lock now without comparing.
+    const now = deps.clock.now();
+    const until = new Date(now.getTime() + windowMs);
+    await deps.store.transaction(async (tx) => {
+      if (await signInAttempts.lock(tx, key, until, now)) {
+        await audit(
+          tx,
+          ctx,
+          {
+            action: 'auth.lockout',
+            targetType: 'email',
+            targetId: key,
+            metadata: { attempts: state.failedCount },
+          },
+          now,
+        );
+      }
+      await audit(
+        tx,
+        ctx,
+        {
+          action: 'auth.signin',
+          outcome: 'failure',
+          targetType: 'email',
+          targetId: key,
+          metadata: { reason: 'locked' },
+        },
+        now,
+      );
+    });
+    throw lockedErr(until);
+  }
+
+  const user = await users.findByEmail(deps.store.db, email);
+  const hash =
+    user && user.status !== 'deleted' ? await passwordCredentials.getHash(deps.store.db, user.id) : undefined;
+  const ok = hash
+    ? await deps.hasher.verify(input.password, hash)
+    : await deps.hasher.verifyDummy(input.password);
+  const now = deps.clock.now();
+  if (!ok || !user) {
+    await deps.store.transaction(async (tx) => {
+      if (state.failedCount >= max) {
+        const until = new Date(now.getTime() + windowMs);
+        if (await signInAttempts.lock(tx, key, until, now)) {
+          await audit(
+            tx,
+            ctx,
+            {
+              action: 'auth.lockout',
+              targetType: user ? 'user' : 'email',
+              targetId: user?.id ?? key,
+              metadata: { attempts: state.failedCount },
+            },
+            now,
+          );
+        }
+      }
+      await audit(
+        tx,
+        ctx,
+        {
+          action: 'auth.signin',
+          outcome: 'failure',
+          targetType: user ? 'user' : 'email',
+          targetId: user?.id ?? key,
+          metadata: { reason: 'invalid_credentials' },
+        },
+        now,
+      );
+    });
+    throw unauthenticated();
+  }
+  // The password is right: only now may the answer depend on the account's state.
+  if (user.status === 'suspended') {
+    await deps.store.transaction((tx) =>
+      audit(
+        tx,
+        ctx,
+        {
+          action: 'auth.signin',
+          outcome: 'failure',
+          targetType: 'user',
+          targetId: user.id,
+          metadata: { reason: 'suspended' },
+        },
+        now,
+      ),
+    );
+    throw forbidden('This account is suspended');
+  }
+  const refresh = randomToken();
+  const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
+  const session = await deps.store.transaction(async (tx) => {
+    await signInAttempts.reset(tx, key);
+    await users.touchSignIn(tx, user.id, now);
+    await audit(tx, uctx, { action: 'auth.signin', targetType: 'user', targetId: user.id }, now);
+    return openSession(deps, tx, user, refresh, uctx, now);
+  });
+  return {
+    user: { ...user, lastSignInAt: now },
+    session,
+    tokens: await tokenPair(deps, user, session.id, refresh),
+  };
+}
+
+/** Opens a session with its first refresh token and enforces the per-user session cap (oldest revoked). */
+async function openSession(
+  deps: AuthDeps,
+  tx: Executor,
+  user: User,
+  refresh: string,
+  ctx: RequestContext,
+  now: Date,
+): Promise<Session> {
+  const expiresAt = new Date(now.getTime() + deps.config.refreshTokenDays * 86_400_000);
+  const session: Session = {
+    id: randomUUID(),
+    userId: user.id,
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt,
+    revokedAt: null,
+    revokeReason: null,
+    ip: ctx.ip ?? null,
+    userAgent: ctx.userAgent?.slice(0, 512) ?? null,
+  };
+  await sessions.insert(tx, session);
+  await refreshTokens.insert(tx, {
+    id: randomUUID(),
+    sessionId: session.id,
+    tokenHash: hashToken(refresh),
+    createdAt: now,
+    expiresAt,
+  });
+  await emit(
+    tx,
+    'session.created',
+    { type: 'session', id: session.id },
+    { session_id: session.id, user_id: user.id },
+    now,
+  );
+  const live = await sessions.listLive(tx, user.id, now);
+  const excess = live.filter((s) => s.id !== session.id).slice(deps.config.maxSessionsPerUser - 1);
+  const revoked = await sessions.revoke(
+    tx,
+    excess.map((s) => s.id),
+    'session_limit',
+    now,
+  );
+  for (const id of revoked) {
+    await emit(
+      tx,
+      'session.revoked',
+      { type: 'session', id },
+      { session_id: id, user_id: user.id, reason: 'session_limit' },
+      now,
+    );
+  }
+  return session;
+}
+
+async function tokenPair(deps: AuthDeps, user: User, sessionId: string, refresh: string): Promise<TokenPair> {
+  return {
+    access_token: await signAccessToken(deps, { userId: user.id, sessionId, email: user.email }),
+    refresh_token: refresh,
+    token_type: 'bearer',
+    expires_in: deps.config.accessTokenMinutes * 60,
+  };
+}
+
+/**
+ * Exchanges a refresh token for a new pair, spending the old one. Presenting a spent token revokes its whole
+ * family (the session), so after a theft both the thief's and the owner's next refresh fail.
+ */
+export async function refresh(deps: AuthDeps, token: string, ctx: RequestContext): Promise<SignedIn> {
+  if (!token || token.length > 512) throw tokenError('Invalid refresh token');
+  const now = deps.clock.now();
+  const next = randomToken();
+  const expiresAt = new Date(now.getTime() + deps.config.refreshTokenDays * 86_400_000);
+  const outcome = await deps.store.transaction(async (tx) => {
+    const spent = await refreshTokens.consume(tx, hashToken(token), now);
+    if (spent.kind === 'invalid') return { kind: 'invalid' as const };
+    const found = await sessions.findWithUser(tx, spent.sessionId);
+    if (!found) return { kind: 'invalid' as const };
+    if (spent.kind === 'reused') {
+      const revoked = await sessions.revoke(tx, [spent.sessionId], 'refresh_token_reuse', now);
+      await audit(
+        tx,
+        ctx,
+        {
+          action: 'auth.refresh.reuse',
+          outcome: 'failure',
+          targetType: 'session',
+          targetId: spent.sessionId,
+          metadata: { user_id: found.user.id },
+        },
+        now,
+      );
+      for (const id of revoked) {
+        await emit(
+          tx,
+          'session.revoked',
+          { type: 'session', id },
+          { session_id: id, user_id: found.user.id, reason: 'refresh_token_reuse' },
+          now,
+        );
+      }
+      return { kind: 'reused' as const };
+    }
+    const { session, user } = found;
+    if (session.revokedAt || session.expiresAt <= now || user.status !== 'active')
+      return { kind: 'invalid' as const };
+    await refreshTokens.insert(tx, {
+      id: randomUUID(),
+      sessionId: session.id,
+      tokenHash: hashToken(next),
+      createdAt: now,
+      expiresAt,
+    });
+    await sessions.touch(tx, session.id, now, expiresAt);
+    return { kind: 'ok' as const, user, session: { ...session, lastUsedAt: now, expiresAt } };
+  });
+  if (outcome.kind === 'reused')
+    throw tokenError('Refresh token was already used; the session has been revoked');
+  if (outcome.kind === 'invalid') throw tokenError('Invalid or expired refresh token');
+  return {
+    user: outcome.user,
+    session: outcome.session,
+    tokens: await tokenPair(deps, outcome.user, outcome.session.id, next),
+  };
+}
+
+export interface Authenticated {
+  user: User;
+  session: Session;
+  claims: AccessClaims;
+}
+
+/** Verifies a bearer token and checks that its session is still live and its user active — every request. */
+export async function authenticate(
+  deps: Pick<Deps, 'config' | 'store' | 'clock' | 'keys'>,
+  token: string,
+): Promise<Authenticated> {
+  const claims = await verifyAccessToken(deps, token);
+  const found = await sessions.findWithUser(deps.store.db, claims.sid);
+  const now = deps.clock.now();
+  if (!found || found.session.userId !== claims.sub) throw tokenError('Session not found');
+  if (found.session.revokedAt) throw tokenError('Session has been revoked');
+  if (found.session.expiresAt <= now) throw tokenError('Session has expired');
+  if (found.user.status !== 'active') throw tokenError('Account is not active');
+  return { user: found.user, session: found.session, claims };
+}
+
+/**
+ * Ends the caller's session, or with `all` every session of the user. A refresh token in the body (what the
+ * original SDK's logout sends) ends that token's session too, if it belongs to the same user.
+ */
+export async function signOut(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  who: { userId: string; sessionId: string },
+  opts: { all?: boolean; refreshToken?: string | undefined },
+  ctx: RequestContext,
+): Promise<{ revoked: number }> {
+  const now = deps.clock.now();
+  return deps.store.transaction(async (tx) => {
+    let revoked: string[];
+    if (opts.all) {
+      revoked = await sessions.revokeAllForUser(tx, who.userId, 'signout_all', now);
+    } else {
+      const ids = [who.sessionId];
+      if (opts.refreshToken) {
+        const other = await refreshTokens.sessionOf(tx, hashToken(opts.refreshToken), who.userId);
+        if (other && other !== who.sessionId) ids.push(other);
+      }
+      revoked = await sessions.revoke(tx, ids, 'signout', now);
+    }
+    await audit(
+      tx,
+      ctx,
+      {
+        action: 'auth.signout',
+        targetType: 'user',
+        targetId: who.userId,
+        metadata: { all: !!opts.all, sessions: revoked.length },
+      },
+      now,
+    );
+    for (const id of revoked) {
+      await emit(
+        tx,
+        'session.revoked',
+        { type: 'session', id },
+        { session_id: id, user_id: who.userId, reason: opts.all ? 'signout_all' : 'signout' },
+        now,
+      );
+    }
+    return { revoked: revoked.length };
+  });
+}

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type { Clock } from '../clock.js';
+import type { JanuaConfig } from '../config/schema.js';
+import { tokenError } from '../errors.js';
+import type { KeyRing } from '../keys/keyring.js';
+import { SIGNING_ALG } from '../keys/keys.js';
+
+export interface AccessClaims extends JWTPayload {
+  sub: string;
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  type: 'access';
+  email: string;
+  org?: string;
+}
+
+export interface TokenDeps {
+  keys: KeyRing;
+  clock: Clock;
+  config: Pick<JanuaConfig, 'baseUrl' | 'jwtAudience' | 'accessTokenMinutes'>;
+}
+
+/** Signs an access token: RS256 JWT with kid, iss, aud, sub, sid, jti, iat, exp, type=access, email. */
+export async function signAccessToken(
+  deps: TokenDeps,
+  subject: { userId: string; sessionId: string; email: string; org?: string },
+): Promise<string> {
+  const { kid, key } = deps.keys.signer();
+  const now = Math.floor(deps.clock.now().getTime() / 1000);
+  const claims: Record<string, unknown> = { sid: subject.sessionId, type: 'access', email: subject.email };
+  if (subject.org) claims['org'] = subject.org;
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: 'JWT' })
+    .setIssuer(deps.config.baseUrl)
+    .setAudience(deps.config.jwtAudience)
+    .setSubject(subject.userId)
+    .setJti(randomUUID())
+    .setIssuedAt(now)
+    .setExpirationTime(now + deps.config.accessTokenMinutes * 60)
+    .sign(key);
+}
+
+/**
+ * Verifies signature, algorithm, issuer, audience and lifetime. Only RS256 is accepted (RFC 8725 §3.1:
+ * never let the token pick the algorithm), so `alg: none` and HS256-keyed-with-the-public-key forgeries fail
+ * before any key is used. Unknown `kid`s trigger one throttled key reload, then fail.
+ */
+export async function verifyAccessToken(deps: TokenDeps, token: string): Promise<AccessClaims> {
+  let kid: string | undefined;
+  try {
+    const header = decodeProtectedHeader(token);
+    if (header.alg !== SIGNING_ALG) throw tokenError('Token algorithm not accepted');
+    kid = header.kid;
+  } catch (err) {
+    if (err instanceof joseErrors.JOSEError || err instanceof TypeError || err instanceof SyntaxError)
+      throw tokenError('Malformed token');
+    throw err;
+  }
+  if (!kid) throw tokenError('Token has no key id');
+  const key = await deps.keys.verifier(kid);
+  if (!key) throw tokenError('Token signed with an unknown key');
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, key, {
+      algorithms: [SIGNING_ALG],
+      issuer: deps.config.baseUrl,
+      audience: deps.config.jwtAudience,
+      requiredClaims: ['sub', 'sid', 'jti', 'exp', 'iat'],
+      currentDate: deps.clock.now(),
+      clockTolerance: 30,
+    }));
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) throw tokenError('Token has expired');
+    if (err instanceof joseErrors.JOSEError) throw tokenError('Invalid token');
+    throw err;
+  }
+  if (payload['type'] !== 'access' || typeof payload['sid'] !== 'string' || typeof payload.sub !== 'string') {
+    throw tokenError('Not an access token');
+  }
+  return payload as AccessClaims;
+}

@@ -1,0 +1,75 @@
+import { type Logger, pino } from 'pino';
+import { PasswordHasher } from './auth/passwords.js';
+import { type Clock, systemClock } from './clock.js';
+import type { JanuaConfig } from './config/schema.js';
+import { loadMasterKey, type MasterKey } from './crypto/master-key.js';
+import { SecretBox } from './crypto/secrets.js';
+import type { Deps } from './deps.js';
+import { KeyRing } from './keys/keyring.js';
+import { createStore } from './store/store.js';
+
+export interface Container extends Deps {
+  close(): Promise<void>;
+}
+
+export interface ContainerOptions {
+  /**
+   * `generate`: create a missing master key in the data directory (serve). `require`: fail without one
+   * (key commands: a fresh key would seal new signing keys under the wrong master key). `lazy`: load it if
+   * present, else fail only when a secret is actually sealed or opened (user and db commands).
+   */
+  masterKey?: 'generate' | 'require' | 'lazy';
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/** Pino options shared by the daemon and the CLI: secrets never reach a log line. */
+export const LOG_REDACT = {
+  paths: [
+    'req.headers.authorization',
+    'req.headers.cookie',
+    'headers.authorization',
+    'password',
+    '*.password',
+    'refresh_token',
+    '*.refresh_token',
+    'access_token',
+    '*.access_token',
+  ],
+  censor: '[redacted]',
+};
+
+/** Builds config-derived services once; `serve`, `cron`, every admin command and importers start here. */
+export function createContainer(config: JanuaConfig, options: ContainerOptions = {}): Container {
+  const logger = options.logger ?? pino({ level: config.logLevel, redact: LOG_REDACT });
+  const mode = options.masterKey ?? 'require';
+  let masterKey: MasterKey;
+  try {
+    masterKey = loadMasterKey(config, mode === 'generate');
+  } catch (err) {
+    if (mode !== 'lazy') throw err;
+    masterKey = { key: Buffer.alloc(0), source: 'missing' };
+  }
+  const box = masterKey.source === 'missing' ? SecretBox.unavailable() : new SecretBox(masterKey.key);
+  const store = createStore(config.databaseUrl);
+  const keys = new KeyRing(store, box);
+  const hasher = new PasswordHasher(
+    config.bcryptRounds,
+    config.passwordHashConcurrency,
+    config.passwordHashMaxWaitMs,
+  );
+  return {
+    config,
+    store,
+    clock: options.clock ?? systemClock,
+    box,
+    masterKey,
+    keys,
+    hasher,
+    logger,
+    async close() {
+      keys.stop();
+      await store.destroy();
+    },
+  };
+}

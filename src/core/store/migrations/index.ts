@@ -1,0 +1,5 @@
+import { m0001 } from './0001_initial.js';
+import type { Migration } from './types.js';
+
+/** Append-only: never edit a released migration (its checksum is recorded); add the next version. */
+export const MIGRATIONS: readonly Migration[] = [m0001];

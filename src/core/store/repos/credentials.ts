@@ -1,0 +1,24 @@
+import type { Executor } from '../store.js';
+
+/**
+ * Privileged repository: the only code that reads password hashes. Read paths (user lists, profiles) use
+ * ./users.ts, which never touches this table, so a hash cannot leak through them.
+ */
+export const passwordCredentials = {
+  async getHash(ex: Executor, userId: string): Promise<string | undefined> {
+    const row = await ex
+      .selectFrom('password_credentials')
+      .select('password_hash')
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row?.password_hash;
+  },
+
+  async set(ex: Executor, userId: string, hash: string, now: Date): Promise<void> {
+    await ex
+      .insertInto('password_credentials')
+      .values({ user_id: userId, password_hash: hash, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: hash, updated_at: now }))
+      .execute();
+  },
+};

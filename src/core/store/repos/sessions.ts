@@ -1,0 +1,195 @@
+import type { Selectable } from 'kysely';
+import type { User } from '../../users/model.js';
+import { toDate, toDateOrNull } from '../codec.js';
+import type { SessionsTable, UsersTable } from '../schema.js';
+import type { Executor } from '../store.js';
+import { decodeUser } from './users.js';
+
+export interface Session {
+  id: string;
+  userId: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  revokeReason: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+function decodeSession(r: Selectable<SessionsTable>): Session {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    createdAt: toDate(r.created_at),
+    lastUsedAt: toDate(r.last_used_at),
+    expiresAt: toDate(r.expires_at),
+    revokedAt: toDateOrNull(r.revoked_at),
+    revokeReason: r.revoke_reason,
+    ip: r.ip,
+    userAgent: r.user_agent,
+  };
+}
+
+export const sessions = {
+  async insert(ex: Executor, s: Omit<Session, 'revokedAt' | 'revokeReason'>): Promise<void> {
+    await ex
+      .insertInto('sessions')
+      .values({
+        id: s.id,
+        user_id: s.userId,
+        created_at: s.createdAt,
+        last_used_at: s.lastUsedAt,
+        expires_at: s.expiresAt,
+        revoked_at: null,
+        revoke_reason: null,
+        ip: s.ip,
+        user_agent: s.userAgent,
+      })
+      .execute();
+  },
+
+  async findById(ex: Executor, id: string): Promise<Session | undefined> {
+    const row = await ex.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && decodeSession(row);
+  },
+
+  /** The session with its user, in one round trip: what every authenticated request needs. */
+  async findWithUser(ex: Executor, id: string): Promise<{ session: Session; user: User } | undefined> {
+    const row = await ex
+      .selectFrom('sessions as s')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .selectAll('u')
+      .select([
+        's.id as s_id',
+        's.created_at as s_created_at',
+        's.last_used_at as s_last_used_at',
+        's.expires_at as s_expires_at',
+        's.revoked_at as s_revoked_at',
+        's.revoke_reason as s_revoke_reason',
+        's.ip as s_ip',
+        's.user_agent as s_user_agent',
+      ])
+      .where('s.id', '=', id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const user = decodeUser(row as unknown as Selectable<UsersTable>);
+    const session = decodeSession({
+      id: row.s_id,
+      user_id: row.id,
+      created_at: row.s_created_at,
+      last_used_at: row.s_last_used_at,
+      expires_at: row.s_expires_at,
+      revoked_at: row.s_revoked_at,
+      revoke_reason: row.s_revoke_reason,
+      ip: row.s_ip,
+      user_agent: row.s_user_agent,
+    });
+    return { session, user };
+  },
+
+  async listLive(ex: Executor, userId: string, now: Date): Promise<Session[]> {
+    const rows = await ex
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    return rows.map(decodeSession);
+  },
+
+  async touch(ex: Executor, id: string, now: Date, expiresAt: Date): Promise<void> {
+    await ex
+      .updateTable('sessions')
+      .set({ last_used_at: now, expires_at: expiresAt })
+      .where('id', '=', id)
+      .execute();
+  },
+
+  /** Revokes the given live sessions; returns the ids actually revoked by this call. */
+  async revoke(ex: Executor, ids: string[], reason: string, now: Date): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await ex
+      .updateTable('sessions')
+      .set({ revoked_at: now, revoke_reason: reason })
+      .where('id', 'in', ids)
+      .where('revoked_at', 'is', null)
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
+  },
+
+  async revokeAllForUser(ex: Executor, userId: string, reason: string, now: Date): Promise<string[]> {
+    const rows = await ex
+      .updateTable('sessions')
+      .set({ revoked_at: now, revoke_reason: reason })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
+  },
+};
+
+export type ConsumeResult =
+  | { kind: 'ok'; sessionId: string }
+  | { kind: 'reused'; sessionId: string }
+  | { kind: 'invalid' };
+
+export const refreshTokens = {
+  async insert(
+    ex: Executor,
+    t: { id: string; sessionId: string; tokenHash: string; createdAt: Date; expiresAt: Date },
+  ): Promise<void> {
+    await ex
+      .insertInto('refresh_tokens')
+      .values({
+        id: t.id,
+        session_id: t.sessionId,
+        token_hash: t.tokenHash,
+        created_at: t.createdAt,
+        expires_at: t.expiresAt,
+        used_at: null,
+      })
+      .execute();
+  },
+
+  /** The session a refresh token belongs to, if it is one of `userId`'s. */
+  async sessionOf(ex: Executor, tokenHash: string, userId: string): Promise<string | undefined> {
+    const row = await ex
+      .selectFrom('refresh_tokens as r')
+      .innerJoin('sessions as s', 's.id', 'r.session_id')
+      .select('s.id')
+      .where('r.token_hash', '=', tokenHash)
+      .where('s.user_id', '=', userId)
+      .executeTakeFirst();
+    return row?.id;
+  },
+
+  /**
+   * Spends a refresh token atomically: exactly one caller can flip `used_at` from null. A token that exists
+   * but was already spent is a replay (RFC 6819 §5.2.2.3; OAuth 2.0 Security BCP §4.14.2): the caller
+   * revokes its whole family (the session).
+   */
+  async consume(ex: Executor, tokenHash: string, now: Date): Promise<ConsumeResult> {
+    const spent = await ex
+      .updateTable('refresh_tokens')
+      .set({ used_at: now })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .returning('session_id')
+      .executeTakeFirst();
+    if (spent) return { kind: 'ok', sessionId: spent.session_id };
+    const row = await ex
+      .selectFrom('refresh_tokens')
+      .select(['session_id', 'used_at'])
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    if (row && row.used_at !== null) return { kind: 'reused', sessionId: row.session_id };
+    return { kind: 'invalid' };
+  },
+};

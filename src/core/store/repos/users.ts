@@ -1,0 +1,136 @@
+import type { Selectable } from 'kysely';
+import type { User, UserStatus } from '../../users/model.js';
+import { json, toBool, toDate, toDateOrNull, toJson } from '../codec.js';
+import type { UsersTable } from '../schema.js';
+import type { Executor } from '../store.js';
+
+export function decodeUser(r: Selectable<UsersTable>): User {
+  return {
+    id: r.id,
+    email: r.email,
+    emailVerified: toBool(r.email_verified),
+    username: r.username,
+    firstName: r.first_name,
+    lastName: r.last_name,
+    displayName: r.display_name,
+    profileImageUrl: r.profile_image_url,
+    phoneNumber: r.phone_number,
+    phoneVerified: toBool(r.phone_verified),
+    timezone: r.timezone,
+    locale: r.locale,
+    status: r.status as UserStatus,
+    isAdmin: toBool(r.is_admin),
+    mfaEnabled: toBool(r.mfa_enabled),
+    userMetadata: toJson<Record<string, unknown>>(r.user_metadata) ?? {},
+    createdAt: toDate(r.created_at),
+    updatedAt: toDate(r.updated_at),
+    lastSignInAt: toDateOrNull(r.last_sign_in_at),
+  };
+}
+
+export interface NewUser {
+  id: string;
+  email: string;
+  emailVerified?: boolean;
+  firstName?: string | null;
+  lastName?: string | null;
+  username?: string | null;
+  isAdmin?: boolean;
+  userMetadata?: Record<string, unknown>;
+  now: Date;
+}
+
+export type UserPatch = Partial<
+  Pick<
+    User,
+    | 'firstName'
+    | 'lastName'
+    | 'username'
+    | 'displayName'
+    | 'profileImageUrl'
+    | 'phoneNumber'
+    | 'timezone'
+    | 'locale'
+    | 'userMetadata'
+    | 'status'
+    | 'isAdmin'
+    | 'emailVerified'
+    | 'email'
+  >
+>;
+
+const COLUMN: Record<keyof UserPatch, keyof UsersTable> = {
+  firstName: 'first_name',
+  lastName: 'last_name',
+  username: 'username',
+  displayName: 'display_name',
+  profileImageUrl: 'profile_image_url',
+  phoneNumber: 'phone_number',
+  timezone: 'timezone',
+  locale: 'locale',
+  userMetadata: 'user_metadata',
+  status: 'status',
+  isAdmin: 'is_admin',
+  emailVerified: 'email_verified',
+  email: 'email',
+};
+
+export const users = {
+  async insert(ex: Executor, u: NewUser): Promise<User> {
+    const row = await ex
+      .insertInto('users')
+      .values({
+        id: u.id,
+        email: u.email,
+        email_verified: u.emailVerified ?? false,
+        first_name: u.firstName ?? null,
+        last_name: u.lastName ?? null,
+        username: u.username ?? null,
+        display_name: null,
+        profile_image_url: null,
+        phone_number: null,
+        phone_verified: false,
+        timezone: null,
+        locale: null,
+        status: 'active',
+        is_admin: u.isAdmin ?? false,
+        mfa_enabled: false,
+        user_metadata: json(u.userMetadata ?? {}),
+        created_at: u.now,
+        updated_at: u.now,
+        last_sign_in_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return decodeUser(row);
+  },
+
+  async findById(ex: Executor, id: string): Promise<User | undefined> {
+    const row = await ex.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && decodeUser(row);
+  },
+
+  async findByEmail(ex: Executor, email: string): Promise<User | undefined> {
+    const row = await ex.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+    return row && decodeUser(row);
+  },
+
+  async update(ex: Executor, id: string, patch: UserPatch, now: Date): Promise<User | undefined> {
+    const values: Record<string, unknown> = { updated_at: now };
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined) continue;
+      values[COLUMN[k as keyof UserPatch]] = k === 'userMetadata' ? json(v) : v;
+    }
+    const row = await ex
+      .updateTable('users')
+      .set(values)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row && decodeUser(row);
+  },
+
+  async touchSignIn(ex: Executor, id: string, now: Date): Promise<void> {
+    await ex.updateTable('users').set({ last_sign_in_at: now }).where('id', '=', id).execute();
+  },
+};

@@ -1,0 +1,132 @@
+/**
+ * Row types as Kysely sees them. Timestamps, booleans and JSON differ by dialect (SQLite: epoch ms, 0/1,
+ * text; Postgres: timestamptz, boolean, jsonb), so the select side is the union and repositories decode
+ * every row through ./codec.ts. Core code above the repositories never sees a 0/1 or a date string.
+ */
+import type { ColumnType, Generated } from 'kysely';
+
+export type Ts = ColumnType<Date | number | string, Date, Date>;
+export type TsNull = ColumnType<Date | number | string | null, Date | null | undefined, Date | null>;
+export type Bool = ColumnType<boolean | number, boolean | undefined, boolean>;
+export type Json = ColumnType<unknown, string, string>;
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  email_verified: Bool;
+  username: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  display_name: string | null;
+  profile_image_url: string | null;
+  phone_number: string | null;
+  phone_verified: Bool;
+  timezone: string | null;
+  locale: string | null;
+  status: string;
+  is_admin: Bool;
+  mfa_enabled: Bool;
+  user_metadata: Json;
+  created_at: Ts;
+  updated_at: Ts;
+  last_sign_in_at: TsNull;
+}
+
+/** Privileged: password hashes, read only by the credential repository. */
+export interface PasswordCredentialsTable {
+  user_id: string;
+  password_hash: string;
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: Ts;
+  last_used_at: Ts;
+  expires_at: Ts;
+  revoked_at: TsNull;
+  revoke_reason: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  session_id: string;
+  token_hash: string;
+  created_at: Ts;
+  expires_at: Ts;
+  used_at: TsNull;
+}
+
+export interface SignInAttemptsTable {
+  key: string;
+  failed_count: number;
+  locked_until: TsNull;
+  updated_at: Ts;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  state: string;
+  public_jwk: Json;
+  private_key_enc: string;
+  created_at: Ts;
+  activated_at: TsNull;
+  retired_at: TsNull;
+  expires_at: TsNull;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  occurred_at: Ts;
+  action: string;
+  outcome: string;
+  actor_id: string | null;
+  actor_type: string;
+  target_type: string | null;
+  target_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  metadata: Json;
+}
+
+export interface OutboxTable {
+  seq: Generated<number>;
+  id: string;
+  event_type: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  payload: Json;
+  created_at: Ts;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: Json;
+  updated_at: Ts;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  checksum: string;
+  applied_at: Ts;
+}
+
+export interface Database {
+  users: UsersTable;
+  password_credentials: PasswordCredentialsTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  sign_in_attempts: SignInAttemptsTable;
+  signing_keys: SigningKeysTable;
+  audit_events: AuditEventsTable;
+  outbox: OutboxTable;
+  settings: SettingsTable;
+  janua_schema_migrations: SchemaMigrationsTable;
+}

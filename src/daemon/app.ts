@@ -1,0 +1,120 @@
+/**
+ * buildApp(deps) assembles the Fastify application and never listens (fastify's testing guide): tests call
+ * `app.inject()`, `serve` calls `listen`.
+ */
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { LOG_REDACT } from '../core/container.js';
+import type { Deps } from '../core/deps.js';
+import { registerErrorHandling } from './errors.js';
+import { authentication } from './plugins/authenticate.js';
+import { rateLimit } from './plugins/rate-limit.js';
+import { type CounterStore, MemoryCounterStore, RedisCounterStore } from './rate-limit-store.js';
+import { authRoutes } from './routes/auth.js';
+import { healthRoutes } from './routes/health.js';
+import { wellKnownRoutes } from './routes/well-known.js';
+import { ErrorBody } from './schemas.js';
+
+export interface AppOptions {
+  /** Log requests (serve: yes; in-process tests: no). */
+  logger?: boolean;
+  counterStore?: CounterStore;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Two validators: bodies are checked strictly (a number where a string belongs is an error, not coerced),
+ * while query strings and path parameters — always text on the wire — are coerced to their schema types.
+ */
+function validators() {
+  const common = {
+    allErrors: false,
+    removeAdditional: true,
+    useDefaults: true,
+    allowUnionTypes: true,
+    strict: false,
+  } as const;
+  const body = new Ajv({ ...common, coerceTypes: false });
+  const text = new Ajv({ ...common, coerceTypes: 'array' });
+  for (const ajv of [body, text]) (addFormats as unknown as (a: Ajv) => void)(ajv);
+  return { body, text };
+}
+
+export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    logger: options.logger ? { level: config.logLevel, redact: LOG_REDACT } : false,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  const ajv = validators();
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? ajv.body : ajv.text).compile(schema),
+  );
+  app.addSchema(ErrorBody);
+
+  registerErrorHandling(app);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+
+  await app.register(helmet, {
+    // The API serves JSON; the strict default CSP would only block the /docs UI's inline bootstrap.
+    contentSecurityPolicy: false,
+    crossOriginEmbedderPolicy: false,
+  });
+  if (config.corsOrigins.length) {
+    await app.register(cors, {
+      origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
+      credentials: !config.corsOrigins.includes('*'),
+      exposedHeaders: [
+        'X-Request-Id',
+        'X-RateLimit-Limit',
+        'X-RateLimit-Remaining',
+        'X-RateLimit-Reset',
+        'Retry-After',
+      ],
+    });
+  }
+
+  const counterStore =
+    options.counterStore ??
+    (config.redisUrl ? new RedisCounterStore(config.redisUrl) : new MemoryCounterStore());
+  app.addHook('onClose', async () => counterStore.close());
+  await app.register(rateLimit, { config, store: counterStore });
+  await app.register(authentication, { deps });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Janua API', version: '0.1.0', description: 'Self-hosted authentication platform' },
+      servers: [{ url: config.baseUrl }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, {
+    deps,
+    redisPing: counterStore.kind === 'redis' ? () => counterStore.ping() : null,
+  });
+  await app.register(wellKnownRoutes, { deps });
+  await app.register(authRoutes, { prefix: '/api/v1/auth', deps });
+  return app;
+}

@@ -1,0 +1,53 @@
+/** TypeBox schemas shared by several route areas. Response schemas list what may leave; the rest is dropped. */
+import { Type } from 'typebox';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+export const ErrorBody = Type.Object(
+  {
+    detail: Type.String(),
+    error_code: Type.String(),
+    status_code: Type.Integer(),
+  },
+  { $id: 'ErrorBody', description: 'The one error format of the management API' },
+);
+
+export const UserSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    email: Type.String(),
+    email_verified: Type.Boolean(),
+    username: Nullable(Type.String()),
+    first_name: Nullable(Type.String()),
+    last_name: Nullable(Type.String()),
+    name: Nullable(Type.String()),
+    display_name: Nullable(Type.String()),
+    profile_image_url: Nullable(Type.String()),
+    phone_number: Nullable(Type.String()),
+    phone_verified: Type.Boolean(),
+    timezone: Nullable(Type.String()),
+    locale: Nullable(Type.String()),
+    status: Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('deleted')]),
+    mfa_enabled: Type.Boolean(),
+    is_admin: Type.Boolean(),
+    created_at: Type.String({ format: 'date-time' }),
+    updated_at: Type.String({ format: 'date-time' }),
+    last_sign_in_at: Nullable(Type.String({ format: 'date-time' })),
+    user_metadata: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { $id: 'User' },
+);
+
+export const TokenFields = {
+  access_token: Type.String(),
+  refresh_token: Type.String(),
+  token_type: Type.Literal('bearer'),
+  expires_in: Type.Integer({ description: 'Access-token lifetime in seconds' }),
+};
+
+/** Error responses a route may give, for the OpenAPI document. */
+export function errors(...statuses: number[]): Record<number, typeof ErrorBody> {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
+}
+
+export const MessageSchema = Type.Object({ message: Type.String() });

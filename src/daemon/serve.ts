@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import type { Container } from '../core/container.js';
+import { JanuaError } from '../core/errors.js';
+import { ensureKeys } from '../core/keys/keys.js';
+import { migrate, pendingMigrations } from '../core/store/migrator.js';
+import { bootstrapAdmin } from '../core/users/bootstrap.js';
+import { buildApp } from './app.js';
+
+export interface Running {
+  app: FastifyInstance;
+  /** The URL the daemon listens on (with the real port when 0 was asked). */
+  url: string;
+  /** Stops accepting, finishes in-flight requests, releases resources. */
+  stop(): Promise<void>;
+}
+
+/** Prepares the database and keys, then listens. Signal handling belongs to the caller (the CLI). */
+export async function startServer(c: Container): Promise<Running> {
+  const { config, logger } = c;
+  if (c.masterKey.source === 'generated') {
+    logger.warn(
+      { path: c.masterKey.path },
+      'GENERATED A NEW MASTER KEY. It encrypts the signing keys: back this file up, or set JANUA_MASTER_KEY / JANUA_MASTER_KEY_FILE from a secret store in production. Losing it makes every signing key unusable.',
+    );
+  }
+  if (config.migrateOnStart) {
+    const ran = await migrate(c.store);
+    if (ran.length)
+      logger.info({ migrations: ran.map((m) => `${m.version}_${m.name}`) }, 'applied schema migrations');
+  } else {
+    const pending = await pendingMigrations(c.store);
+    if (pending)
+      throw new JanuaError(
+        'SERVICE_UNAVAILABLE',
+        `${pending} schema migration(s) pending and --no-migrate given: run \`janua db migrate\` first`,
+      );
+  }
+  await ensureKeys(c);
+  await c.keys.load();
+  c.keys.start(config.keysReloadSeconds);
+  await bootstrapAdmin(c);
+  c.hasher.warmUp().catch(() => {});
+
+  const app = await buildApp(c, { logger: config.logLevel !== 'silent' });
+  const address = await app.listen({ host: config.host, port: config.port });
+  const url = new URL(address);
+  logger.info(
+    { address: url.origin, database: c.store.dialect, base_url: config.baseUrl },
+    `janua listening on ${url.origin}`,
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    url: url.origin,
+    stop() {
+      stopping ??= (async () => {
+        await app.close();
+        await c.close();
+      })();
+      return stopping;
+    },
+  };
+}
