@@ -1,0 +1,57 @@
+/**
+ * Real databases for tests: a fresh SQLite file always, and a fresh Postgres database (created and dropped
+ * per call) when JANUA_TEST_DATABASE_URL is set — so every suite runs on both dialects in CI.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+export interface TestDatabase {
+  dialect: 'sqlite' | 'postgres';
+  url: string;
+  drop(): Promise<void>;
+}
+
+export const PG_URL = process.env['JANUA_TEST_DATABASE_URL'];
+
+export function dialects(): Array<'sqlite' | 'postgres'> {
+  return PG_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+}
+
+export function tempDir(prefix = 'janua-test-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export async function createTestDatabase(dialect: 'sqlite' | 'postgres'): Promise<TestDatabase> {
+  if (dialect === 'sqlite') {
+    const dir = tempDir();
+    return { dialect, url: `sqlite:${join(dir.path, 'janua.db')}`, drop: async () => dir.remove() };
+  }
+  if (!PG_URL) throw new Error('JANUA_TEST_DATABASE_URL is not set');
+  const name = `janua_t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return {
+    dialect,
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
