@@ -48,3 +48,7 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT.FAILURE;
   }
 }
+
+export function exitCodeTableMarkdown(): string {
+  return ['| Exit code | Meaning |', '|---|---|', ...EXIT_DOCS.map(([c, m]) => `| ${c} | ${m} |`)].join('\n');
+}

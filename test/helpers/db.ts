@@ -16,8 +16,14 @@ export interface TestDatabase {
 
 export const PG_URL = process.env['JANUA_TEST_DATABASE_URL'];
 
+/**
+ * Dialects the suites run on: SQLite always, Postgres when JANUA_TEST_DATABASE_URL is set.
+ * JANUA_TEST_DIALECTS (e.g. `postgres`) narrows it, so CI's second pass does not repeat the SQLite runs.
+ */
 export function dialects(): Array<'sqlite' | 'postgres'> {
-  return PG_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+  const all: Array<'sqlite' | 'postgres'> = PG_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+  const only = process.env['JANUA_TEST_DIALECTS']?.split(',').map((s) => s.trim());
+  return only ? all.filter((d) => only.includes(d)) : all;
 }
 
 export function tempDir(prefix = 'janua-test-'): { path: string; remove(): void } {
