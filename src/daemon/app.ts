@@ -94,7 +94,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
 
   const counterStore =
     options.counterStore ??
-    (config.redisUrl ? new RedisCounterStore(config.redisUrl) : new MemoryCounterStore());
+    (config.redisUrl ? new RedisCounterStore(config.redisUrl, config.redisPrefix) : new MemoryCounterStore());
   app.addHook('onClose', async () => counterStore.close());
   await app.register(rateLimit, { config, store: counterStore });
   await app.register(authentication, { deps });

@@ -63,7 +63,10 @@ export class RedisCounterStore implements CounterStore {
   readonly kind = 'redis' as const;
   private readonly redis: Redis;
 
-  constructor(url: string) {
+  constructor(
+    url: string,
+    private readonly prefix = 'janua:',
+  ) {
     this.redis = new Redis(url, {
       lazyConnect: false,
       maxRetriesPerRequest: 1,
@@ -79,7 +82,7 @@ export class RedisCounterStore implements CounterStore {
     const res = (await this.redis.eval(
       INCR_ALL,
       hits.length,
-      ...hits.map((h) => `janua:rl:${h.key}`),
+      ...hits.map((h) => `${this.prefix}rl:${h.key}`),
       ...hits.map((h) => String(h.ttlMs)),
     )) as number[];
     return res.map(Number);

@@ -55,6 +55,7 @@ export interface JanuaConfig {
   authRateLimitPerMinute: number;
   rateLimitWhitelist: string[];
   redisUrl: string | undefined;
+  redisPrefix: string;
   trustProxy: boolean;
   corsOrigins: string[];
   bodyLimitBytes: number;
