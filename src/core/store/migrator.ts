@@ -37,13 +37,18 @@ async function ensureTable(store: Store): Promise<void> {
     .execute();
 }
 
+/** Applied migrations; none when the bookkeeping table does not exist yet (reading never creates it). */
 async function applied(store: Store) {
-  const rows = await store.db.selectFrom('janua_schema_migrations').selectAll().orderBy('version').execute();
-  return new Map(rows.map((r) => [r.version, r]));
+  try {
+    const rows = await store.db.selectFrom('janua_schema_migrations').selectAll().orderBy('version').execute();
+    return new Map(rows.map((r) => [r.version, r]));
+  } catch (err) {
+    if (/no such table|does not exist/i.test(String((err as Error).message))) return new Map();
+    throw err;
+  }
 }
 
 export async function migrationStatus(store: Store, migrations = MIGRATIONS): Promise<MigrationStatus[]> {
-  await ensureTable(store);
   const done = await applied(store);
   const out: MigrationStatus[] = migrations.map((m) => {
     const sum = checksum(compile(store, m));
@@ -76,6 +81,7 @@ export async function migrationStatus(store: Store, migrations = MIGRATIONS): Pr
  * together apply each migration once. Refuses to run when an applied migration's checksum changed.
  */
 export async function migrate(store: Store, migrations = MIGRATIONS): Promise<MigrationStatus[]> {
+  await ensureTable(store);
   const before = await migrationStatus(store, migrations);
   const bad = before.find((s) => s.state === 'checksum_mismatch' || s.state === 'unknown');
   if (bad) {
@@ -118,6 +124,8 @@ export async function migrate(store: Store, migrations = MIGRATIONS): Promise<Mi
   return ran;
 }
 
-export async function pendingMigrations(store: Store): Promise<number> {
-  return (await migrationStatus(store)).filter((s) => s.state === 'pending').length;
+/** How many known migrations are not applied: a read-only check, cheap enough for every readiness probe. */
+export async function pendingMigrations(store: Store, migrations = MIGRATIONS): Promise<number> {
+  const done = await applied(store);
+  return migrations.filter((m) => !done.has(m.version)).length;
 }
