@@ -40,7 +40,11 @@ async function ensureTable(store: Store): Promise<void> {
 /** Applied migrations; none when the bookkeeping table does not exist yet (reading never creates it). */
 async function applied(store: Store) {
   try {
-    const rows = await store.db.selectFrom('janua_schema_migrations').selectAll().orderBy('version').execute();
+    const rows = await store.db
+      .selectFrom('janua_schema_migrations')
+      .selectAll()
+      .orderBy('version')
+      .execute();
     return new Map(rows.map((r) => [r.version, r]));
   } catch (err) {
     if (/no such table|does not exist/i.test(String((err as Error).message))) return new Map();

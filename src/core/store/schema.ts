@@ -118,7 +118,55 @@ export interface SchemaMigrationsTable {
   applied_at: Ts;
 }
 
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  slug: string;
+  description: string | null;
+  logo_url: string | null;
+  metadata: Json;
+  created_by: string | null;
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+export interface OrganizationRolesTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  description: string | null;
+  permissions: Json;
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+export interface OrganizationMembersTable {
+  organization_id: string;
+  user_id: string;
+  role: string;
+  joined_at: Ts;
+  invited_by: string | null;
+}
+
+export interface OrganizationInvitationsTable {
+  id: string;
+  organization_id: string;
+  email: string;
+  role: string;
+  token_hash: string;
+  invited_by: string | null;
+  created_at: Ts;
+  expires_at: Ts;
+  accepted_at: TsNull;
+  accepted_by: string | null;
+  revoked_at: TsNull;
+}
+
 export interface Database {
+  organizations: OrganizationsTable;
+  organization_roles: OrganizationRolesTable;
+  organization_members: OrganizationMembersTable;
+  organization_invitations: OrganizationInvitationsTable;
   users: UsersTable;
   password_credentials: PasswordCredentialsTable;
   sessions: SessionsTable;

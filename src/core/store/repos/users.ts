@@ -1,6 +1,8 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { User, UserStatus } from '../../users/model.js';
 import { json, toBool, toDate, toDateOrNull, toJson } from '../codec.js';
+import type { Dialect } from '../migrations/types.js';
+import { prefixMatch } from '../prefix.js';
 import type { UsersTable } from '../schema.js';
 import type { Executor } from '../store.js';
 
@@ -132,5 +134,71 @@ export const users = {
 
   async touchSignIn(ex: Executor, id: string, now: Date): Promise<void> {
     await ex.updateTable('users').set({ last_sign_in_at: now }).where('id', '=', id).execute();
+  },
+};
+
+export type UserSort =
+  | 'created_at'
+  | '-created_at'
+  | 'email'
+  | '-email'
+  | 'last_sign_in_at'
+  | '-last_sign_in_at';
+
+export interface UserListFilter {
+  search?: string | undefined;
+  status?: UserStatus | undefined;
+  emailVerified?: boolean | undefined;
+  isAdmin?: boolean | undefined;
+  organizationId?: string | undefined;
+  createdAfter?: Date | undefined;
+  createdBefore?: Date | undefined;
+}
+
+export const userList = {
+  /** One page of users matching `f`, and the total count; every filter is served by an index. */
+  async page(
+    ex: Executor,
+    dialect: Dialect,
+    f: UserListFilter,
+    sort: UserSort,
+    limit: number,
+    offset: number,
+  ): Promise<{ rows: User[]; total: number }> {
+    let q = ex.selectFrom('users');
+    if (f.search) {
+      const term = f.search.trim();
+      q = q.where((eb) =>
+        eb.or([
+          prefixMatch(eb, dialect, eb.ref('email'), term),
+          prefixMatch(eb, dialect, sql`lower(first_name)`, term),
+          prefixMatch(eb, dialect, sql`lower(last_name)`, term),
+        ]),
+      );
+    }
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.emailVerified !== undefined) q = q.where('email_verified', '=', f.emailVerified);
+    if (f.isAdmin !== undefined) q = q.where('is_admin', '=', f.isAdmin);
+    if (f.createdAfter) q = q.where('created_at', '>=', f.createdAfter);
+    if (f.createdBefore) q = q.where('created_at', '<', f.createdBefore);
+    if (f.organizationId) {
+      const org = f.organizationId;
+      q = q.where('id', 'in', (eb) =>
+        eb.selectFrom('organization_members').select('user_id').where('organization_id', '=', org),
+      );
+    }
+    const desc = sort.startsWith('-');
+    const column = (desc ? sort.slice(1) : sort) as 'created_at' | 'email' | 'last_sign_in_at';
+    const [rows, count] = await Promise.all([
+      q
+        .selectAll()
+        .orderBy(column, desc ? 'desc' : 'asc')
+        .orderBy('id', desc ? 'desc' : 'asc')
+        .limit(limit)
+        .offset(offset)
+        .execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows: rows.map(decodeUser), total: Number(count.n) };
   },
 };
