@@ -73,6 +73,31 @@ for (const dialect of dialects()) {
       await assert.rejects(signUp(c, { email: email(), password: 'short' }, CTX), code('VALIDATION_ERROR'));
     });
 
+    it('concurrent sign-ups with one email: exactly one account, the rest CONFLICT_ERROR', async () => {
+      const { c } = await setup();
+      const e = email();
+      const results = await Promise.allSettled(
+        Array.from({ length: 5 }, () => signUp(c, { email: e, password: GOOD_PASSWORD }, CTX)),
+      );
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      for (const r of results) if (r.status === 'rejected') code('CONFLICT_ERROR', /email/)(r.reason);
+      const rows = await c.store.db.selectFrom('users').select('id').where('email', '=', e).execute();
+      assert.equal(rows.length, 1);
+      assert.equal((await outbox(c, 'user.created')).length, 1, 'no event for the sign-ups that rolled back');
+    });
+
+    it('a taken username is a CONFLICT_ERROR about the username, and leaves nothing behind', async () => {
+      const { c } = await setup();
+      await signUp(c, { email: email(), password: GOOD_PASSWORD, username: 'ada' }, CTX);
+      const e = email();
+      await assert.rejects(
+        signUp(c, { email: e, password: GOOD_PASSWORD, username: 'ada' }, CTX),
+        code('CONFLICT_ERROR', /username/),
+      );
+      assert.equal(await users.findByEmail(c.store.db, e), undefined);
+      assert.equal((await outbox(c, 'user.created')).length, 1);
+    });
+
     it('signIn: right password works; wrong password and unknown email get the same answer', async () => {
       const { c, clock } = await setup();
       const e = email();
