@@ -62,6 +62,8 @@ return out`;
 export class RedisCounterStore implements CounterStore {
   readonly kind = 'redis' as const;
   private readonly redis: Redis;
+  /** Settles when the first connection attempt ends, whether it succeeded or not. */
+  private readonly firstConnect: Promise<void>;
 
   constructor(
     url: string,
@@ -76,9 +78,20 @@ export class RedisCounterStore implements CounterStore {
     this.redis.on('error', () => {
       /* reported by ping(); the limiter fails open while Redis is away */
     });
+    // Without the offline queue, a command sent before the connection is up fails at once; so the first
+    // requests after start would go uncounted and /health/detailed would report Redis down. Commands wait
+    // for the first attempt only (bounded by connectTimeout); later outages still fail fast.
+    this.firstConnect = new Promise<void>((resolve) => {
+      const done = () => {
+        for (const ev of ['ready', 'error', 'end']) this.redis.off(ev, done);
+        resolve();
+      };
+      for (const ev of ['ready', 'error', 'end']) this.redis.once(ev, done);
+    });
   }
 
   async hit(hits: Hit[]): Promise<number[]> {
+    await this.firstConnect;
     const res = (await this.redis.eval(
       INCR_ALL,
       hits.length,
@@ -90,6 +103,7 @@ export class RedisCounterStore implements CounterStore {
 
   async ping(): Promise<boolean> {
     try {
+      await this.firstConnect;
       return (await this.redis.ping()) === 'PONG';
     } catch {
       return false;

@@ -84,6 +84,8 @@ export async function signUp(deps: AuthDeps, input: SignUpInput, ctx: RequestCon
 
 function rethrowUniqueAsConflict(err: unknown): never {
   const msg = String((err as Error)?.message ?? '');
+  // Both dialects name the column's constraint: SQLite "users.username", Postgres "users_username_key".
+  if (/unique|duplicate key/i.test(msg) && /username/i.test(msg)) throw conflict('That username is taken');
   if (/unique|duplicate key/i.test(msg)) throw conflict('An account with this email already exists');
   throw err;
 }

@@ -108,6 +108,12 @@ function readConfigFile(path: string): Record<string, unknown> {
   return out;
 }
 
+/**
+ * The user-info part of a URL's authority, up to its *last* `@` (pg, like the WHATWG URL parser, accepts an
+ * unencoded `@` in a password), so no piece of a password survives redaction.
+ */
+const USERINFO = /\/\/[^/?#]*@/;
+
 /** Resolves `sqlite:` URLs against the working directory so every command sees the same file. */
 export function normalizeDatabaseUrl(url: string, cwd: string): string {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return url;
@@ -120,7 +126,7 @@ export function normalizeDatabaseUrl(url: string, cwd: string): string {
     return `sqlite:${isAbsolute(path) ? path : resolve(cwd, path)}`;
   }
   throw new ConfigError(
-    `DATABASE_URL must start with sqlite: or postgres://; got "${url.replace(/\/\/[^@]*@/, '//***@')}"`,
+    `DATABASE_URL must start with sqlite: or postgres://; got "${url.replace(USERINFO, '//***@')}"`,
   );
 }
 
@@ -171,6 +177,6 @@ export function redactConfig(cfg: JanuaConfig): Record<string, unknown> {
     const v = cfg[spec.key];
     out[spec.key] = spec.secret && v !== undefined ? '***' : v;
   }
-  out['databaseUrl'] = cfg.databaseUrl.replace(/\/\/([^:@/]*):[^@]*@/, '//$1:***@');
+  out['databaseUrl'] = cfg.databaseUrl.replace(/\/\/([^:@/?#]*):[^/?#]*@/, '//$1:***@');
   return out;
 }

@@ -25,16 +25,35 @@ function checksum(statements: string[]): string {
   return createHash('sha256').update(statements.join(';\n')).digest('hex');
 }
 
+/**
+ * Creates the bookkeeping table if missing. On Postgres, CREATE TABLE IF NOT EXISTS is not safe against a
+ * concurrent twin (both pass the existence check, one fails on pg_type's unique index), so it runs under the
+ * migration advisory lock; on SQLite the statement takes the write lock itself.
+ */
 async function ensureTable(store: Store): Promise<void> {
   const t = columnTypes(store.dialect);
-  await store.db.schema
-    .createTable('janua_schema_migrations')
-    .ifNotExists()
-    .addColumn('version', 'integer', (c) => c.primaryKey())
-    .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('checksum', 'text', (c) => c.notNull())
-    .addColumn('applied_at', t.ts, (c) => c.notNull())
-    .execute();
+  // Fast path (readiness probes call this often): no transaction, no lock once the table exists.
+  const exists = await store.db
+    .selectFrom('janua_schema_migrations')
+    .select('version')
+    .limit(1)
+    .execute()
+    .then(
+      () => true,
+      () => false,
+    );
+  if (exists) return;
+  await store.transaction(async (tx) => {
+    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(tx);
+    await tx.schema
+      .createTable('janua_schema_migrations')
+      .ifNotExists()
+      .addColumn('version', 'integer', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('checksum', 'text', (c) => c.notNull())
+      .addColumn('applied_at', t.ts, (c) => c.notNull())
+      .execute();
+  });
 }
 
 /** Applied migrations; none when the bookkeeping table does not exist yet (reading never creates it). */

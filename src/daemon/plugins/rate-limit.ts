@@ -21,9 +21,12 @@ declare module 'fastify' {
 export function buildWhitelist(entries: string[]): BlockList {
   const list = new BlockList();
   for (const entry of entries) {
-    const [addr, bits] = entry.split('/');
+    const [addr, bits, ...rest] = entry.split('/');
     const family = isIP(addr ?? '');
-    if (!addr || family === 0)
+    // A prefix must be explicit digits within the family's width: `10.0.0.0/` must not become /0 (everyone).
+    const badPrefix =
+      bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > (family === 6 ? 128 : 32));
+    if (!addr || family === 0 || badPrefix || rest.length > 0)
       throw new JanuaError(
         'VALIDATION_ERROR',
         `RATE_LIMIT_WHITELIST: "${entry}" is not an IP address or CIDR range`,
