@@ -44,6 +44,9 @@ export async function startServer(c: Container): Promise<Running> {
   const app = await buildApp(c, { logger: config.logLevel !== 'silent' });
   const address = await app.listen({ host: config.host, port: config.port });
   const url = new URL(address);
+  // With port 0 and no JANUA_BASE_URL, the derived base URL (the token issuer) would name port 0; now that
+  // the real port is known, the issuer becomes the address clients actually reach.
+  if (config.port === 0 && new URL(config.baseUrl).port === '0') config.baseUrl = url.origin;
   logger.info(
     { address: url.origin, database: c.store.dialect, base_url: config.baseUrl },
     `janua listening on ${url.origin}`,
