@@ -19,11 +19,21 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function testContainer(dialect: 'sqlite' | 'postgres', env: Record<string, string> = {}): Promise<{ c: Container; clock: FixedClock; db: TestDatabase; close(): Promise<void> }> {
+export async function testContainer(
+  dialect: 'sqlite' | 'postgres',
+  env: Record<string, string> = {},
+): Promise<{ c: Container; clock: FixedClock; db: TestDatabase; close(): Promise<void> }> {
   const db = await createTestDatabase(dialect);
   const dir = tempDir();
   const config: JanuaConfig = loadConfig({
-    env: { DATABASE_URL: db.url, JANUA_DATA_DIR: dir.path, JANUA_MASTER_KEY: newMasterKey(), BCRYPT_ROUNDS: '4', RATE_LIMIT_ENABLED: 'false', ...env },
+    env: {
+      DATABASE_URL: db.url,
+      JANUA_DATA_DIR: dir.path,
+      JANUA_MASTER_KEY: newMasterKey(),
+      BCRYPT_ROUNDS: '4',
+      RATE_LIMIT_ENABLED: 'false',
+      ...env,
+    },
   });
   const clock = new FixedClock(new Date());
   const c = createContainer(config, { clock, logger: pino({ level: 'silent' }) });
@@ -42,7 +52,10 @@ export async function testContainer(dialect: 'sqlite' | 'postgres', env: Record<
   };
 }
 
-export async function testApp(dialect: 'sqlite' | 'postgres', env: Record<string, string> = {}): Promise<TestApp> {
+export async function testApp(
+  dialect: 'sqlite' | 'postgres',
+  env: Record<string, string> = {},
+): Promise<TestApp> {
   const t = await testContainer(dialect, env);
   const app = await buildApp(t.c);
   await app.ready();

@@ -20,13 +20,20 @@ export interface CliResult {
 
 export function baseEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('JANUA_') && k !== 'DATABASE_URL' && k !== 'PORT') env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !k.startsWith('JANUA_') && k !== 'DATABASE_URL' && k !== 'PORT') env[k] = v;
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }
 
-export async function runCli(args: string[], opts: { env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: baseEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+export async function runCli(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; stdin?: string } = {},
+): Promise<CliResult> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: baseEnv(opts.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => {
@@ -52,7 +59,11 @@ export interface Daemon {
  * Starts `janua serve --port 0` and waits for its "listening" log line. Rate limits are off unless the
  * test's env turns them on, so suites are not throttled by their own traffic.
  */
-export async function startDaemon(opts: { databaseUrl: string; env?: Record<string, string | undefined>; args?: string[] }): Promise<Daemon> {
+export async function startDaemon(opts: {
+  databaseUrl: string;
+  env?: Record<string, string | undefined>;
+  args?: string[];
+}): Promise<Daemon> {
   const dir = tempDir('janua-daemon-');
   const env = baseEnv({
     JANUA_DATA_DIR: dir.path,
@@ -62,11 +73,17 @@ export async function startDaemon(opts: { databaseUrl: string; env?: Record<stri
     BCRYPT_ROUNDS: '4',
     ...opts.env,
   });
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...(opts.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...(opts.args ?? [])], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`janua serve did not start in 20 s:\n${logs.join('\n')}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`janua serve did not start in 20 s:\n${logs.join('\n')}`)),
+      20_000,
+    );
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       let nl = buf.indexOf('\n');
