@@ -106,6 +106,24 @@ for (const dialect of dialects()) {
       assert.deepEqual(await rowCounts(store), before);
     });
 
+    test('parallel sign-ups with one email: exactly one account, the others 409', async () => {
+      const email = uniqueEmail('race');
+      const before = await rowCounts(store);
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          call('POST', `${AUTH}/signup`, {
+            body: { email: i % 2 ? email.toUpperCase() : email, password: PASSWORD },
+          }),
+        ),
+      );
+      assert.equal(answers.filter((r) => r.status === 201).length, 1);
+      for (const r of answers.filter((r) => r.status !== 201))
+        assertError(r, 409, 'CONFLICT_ERROR', 'racing signup');
+      const after = await rowCounts(store);
+      assert.equal(after['users'], before['users']! + 1);
+      assert.equal(after['sessions'], before['sessions']! + 1);
+    });
+
     test('weak passwords → 422 VALIDATION_ERROR naming the rule, nothing written', async () => {
       const before = await rowCounts(store);
       for (const weak of [
