@@ -3,7 +3,9 @@
  * refresh, sign-out (one / all), the session cap, the SDK's alias paths, and a graceful SIGTERM stop.
  */
 import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
 import type { Store } from '../../src/core/store/store.js';
 import { createTestDatabase, dialects, type TestDatabase } from '../helpers/db.js';
 import { type Daemon, startDaemon } from '../helpers/janua.js';
@@ -13,6 +15,7 @@ import {
   type Call,
   client,
   decodeJwt,
+  eventually,
   ISO_RE,
   openStore,
   PASSWORD,
@@ -392,11 +395,45 @@ for (const dialect of dialects()) {
       assertError(res, 401, 'TOKEN_ERROR', 'refresh with garbage');
     });
 
-    test('SIGTERM stops the daemon gracefully with exit code 0', async () => {
-      const s = await signUp(call);
-      assert.equal((await call('GET', `${AUTH}/me`, { token: s.access_token })).status, 200);
-      const code = await d.stop('SIGTERM');
-      assert.equal(code, 0, d.logs.join('\n'));
+    test('SIGTERM: an in-flight request is finished, then the daemon exits 0 without waiting on keep-alive', async () => {
+      assert.equal((await call('GET', '/health')).status, 200);
+      // A sign-up whose body is only half sent: provably in flight when the signal arrives.
+      const email = uniqueEmail('inflight');
+      const json = JSON.stringify({ email, password: PASSWORD });
+      const half = Math.floor(json.length / 2);
+      const body = new PassThrough();
+      const pending = request(`${d.url}${AUTH}/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'e2e-inflight' },
+        body,
+      });
+      body.write(json.slice(0, half));
+      await eventually('the daemon received the request', 10_000, async () =>
+        d.logs.some((l) => l.includes('"e2e-inflight"') && l.includes('incoming request')) ? true : undefined,
+      );
+      const exited = d.stop('SIGTERM');
+      await eventually('the daemon began stopping', 10_000, async () =>
+        d.logs.some((l) => l.includes('stopping: finishing in-flight requests')) ? true : undefined,
+      );
+      body.end(json.slice(half));
+      const res = await pending;
+      const created = (await res.body.json()) as { email: string; access_token: string };
+      assert.equal(res.statusCode, 201);
+      assert.equal(created.email, email);
+      assert.equal(typeof created.access_token, 'string');
+      assert.equal(res.headers['connection'], 'close', 'a stopping daemon closes the connection');
+
+      // The exit must not wait for the 72 s keep-alive timeout of the connection that served the request.
+      let timer: NodeJS.Timeout | undefined;
+      const code = await Promise.race([
+        exited,
+        new Promise<'hung'>((resolve) => {
+          timer = setTimeout(() => resolve('hung'), 20_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (code === 'hung') d.child.kill('SIGKILL');
+      assert.equal(code, 0, d.logs.slice(-5).join('\n'));
       assert.ok(
         d.logs.some((l) => l.includes('"stopped"')),
         'logs that it stopped',
