@@ -157,6 +157,13 @@ for (const dialect of dialects()) {
 
     test('credential endpoints: AUTH_RATE_LIMIT_PER_MINUTE, then 429 RATE_LIMIT_ERROR with Retry-After', async () => {
       const call = client(limited);
+      // Successful responses carry the headers too.
+      const ok = await call('GET', '/health');
+      assert.equal(ok.status, 200);
+      assert.deepEqual(
+        { limit: rateHeaders(ok).limit, remaining: rateHeaders(ok).remaining },
+        { limit: 5, remaining: 4 },
+      );
       const body = { email: uniqueEmail('rl'), password: 'Wrong-Password-1' };
       for (let i = 1; i <= 3; i++) {
         const r = await call('POST', `${AUTH}/signin`, { body });
@@ -191,7 +198,7 @@ for (const dialect of dialects()) {
 
     test('every route: RATE_LIMIT_PER_MINUTE, then 429 (counting the requests above)', async () => {
       const call = client(limited);
-      // The five requests above used the whole general budget of 5: the next request is over it.
+      // The requests above used the whole general budget of 5: the next request is over it.
       const r = await call('GET', '/health');
       assertError(r, 429, 'RATE_LIMIT_ERROR', 'general limit');
       const h = rateHeaders(r);

@@ -377,6 +377,23 @@ for (const dialect of dialects()) {
         'refresh alias replay',
       );
 
+      // A refresh token of someone else's session in the logout body ends only the caller's own session.
+      const bystander = await signUp(call);
+      const mine = await signIn(call, email);
+      const foreign = await call('POST', `${AUTH}/logout`, {
+        token: mine.access_token,
+        body: { refresh_token: bystander.refresh_token },
+      });
+      assert.equal(foreign.status, 200, foreign.text);
+      assert.equal(foreign.body.sessions_revoked, 1);
+      assert.equal((await call('GET', `${AUTH}/me`, { token: bystander.access_token })).status, 200);
+      assertError(
+        await call('GET', `${AUTH}/me`, { token: mine.access_token }),
+        401,
+        'TOKEN_ERROR',
+        'own session',
+      );
+
       // The SDK's logout: the bearer token plus {refresh_token}; here the refresh token is another session's.
       const other = await signIn(call, email);
       const logout = await call('POST', `${AUTH}/logout`, {
