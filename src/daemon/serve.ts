@@ -42,8 +42,18 @@ export async function startServer(c: Container): Promise<Running> {
   c.hasher.warmUp().catch(() => {});
 
   const app = await buildApp(c, { logger: config.logLevel !== 'silent' });
+  // While stopping, every response closes its connection. app.close() closes idle keep-alive sockets only
+  // once, when it starts; a socket busy with an in-flight request would otherwise return to keep-alive after
+  // its response and hold the server open for the whole keep-alive timeout (72 s) before the process exits.
+  let closing = false;
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('Connection', 'close');
+  });
   const address = await app.listen({ host: config.host, port: config.port });
   const url = new URL(address);
+  // With port 0 and no JANUA_BASE_URL, the derived base URL (the token issuer) would name port 0; now that
+  // the real port is known, the issuer becomes the address clients actually reach.
+  if (config.port === 0 && new URL(config.baseUrl).port === '0') config.baseUrl = url.origin;
   logger.info(
     { address: url.origin, database: c.store.dialect, base_url: config.baseUrl },
     `janua listening on ${url.origin}`,
@@ -54,6 +64,7 @@ export async function startServer(c: Container): Promise<Running> {
     url: url.origin,
     stop() {
       stopping ??= (async () => {
+        closing = true;
         await app.close();
         await c.close();
       })();

@@ -108,6 +108,11 @@ export async function startDaemon(opts: {
       clearTimeout(timer);
       reject(new Error(`janua serve exited with ${code}:\n${logs.join('\n')}`));
     });
+  }).catch((err: unknown) => {
+    // The daemon never started (or not in time): nothing else will stop it or clean its data directory.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    dir.remove();
+    throw err;
   });
   return {
     url,
@@ -115,7 +120,10 @@ export async function startDaemon(opts: {
     child,
     logs,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) {
+        dir.remove(); // it exited on its own (or was stopped before); idempotent
+        return child.exitCode;
+      }
       child.kill(signal);
       const [code] = (await once(child, 'exit')) as [number | null];
       dir.remove();

@@ -1,0 +1,179 @@
+/**
+ * Shared pieces of the end-to-end suites: a small HTTP client over undici for a spawned daemon, the
+ * documented error-body check, and direct database access (the real store) for what the API does not show.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { type Dispatcher, request } from 'undici';
+import { createStore, type Store } from '../../src/core/store/store.js';
+import type { Daemon } from '../helpers/janua.js';
+
+export const PASSWORD = 'SecurePass123!x';
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+export const AUTH = '/api/v1/auth';
+
+/** The fields API.md's "Client compatibility" section lists for the user object. */
+export const USER_FIELDS = [
+  'id',
+  'email',
+  'email_verified',
+  'username',
+  'first_name',
+  'last_name',
+  'name',
+  'display_name',
+  'profile_image_url',
+  'phone_number',
+  'phone_verified',
+  'timezone',
+  'locale',
+  'status',
+  'mfa_enabled',
+  'is_admin',
+  'created_at',
+  'updated_at',
+  'last_sign_in_at',
+  'user_metadata',
+].sort();
+
+export function uniqueEmail(tag: string): string {
+  return `${tag}-${randomBytes(4).toString('hex')}@example.com`;
+}
+
+export interface Res {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field by the tests.
+  body: any;
+}
+
+export interface CallOptions {
+  /** A value to send as JSON, or a string to send as it is (with a JSON content type). */
+  body?: unknown;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+export function client(d: Pick<Daemon, 'url'>) {
+  return async function call(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    opts: CallOptions = {},
+  ): Promise<Res> {
+    const headers: Record<string, string> = { ...opts.headers };
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    }
+    if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
+    const res = await request(`${d.url}${path}`, { method, headers, body });
+    const text = await res.body.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.statusCode, headers: res.headers, text, body: parsed };
+  };
+}
+
+export type Call = ReturnType<typeof client>;
+
+/** The management API's one error format: exactly {detail, error_code, status_code}, status_code = HTTP status. */
+export function assertError(res: Res, status: number, code: string, what = ''): void {
+  const where = `${what} → ${res.status} ${res.text.slice(0, 300)}`;
+  assert.equal(res.status, status, where);
+  assert.match(String(res.headers['content-type']), /^application\/json/, where);
+  assert.deepEqual(Object.keys(res.body ?? {}).sort(), ['detail', 'error_code', 'status_code'], where);
+  assert.equal(res.body.error_code, code, where);
+  assert.equal(res.body.status_code, status, where);
+  assert.equal(typeof res.body.detail, 'string', where);
+  assert.ok(res.body.detail.length > 0, where);
+  assert.doesNotMatch(res.text, /\n\s+at |node_modules|\.js:\d+/, `no stack trace in ${where}`);
+}
+
+export interface Session {
+  access_token: string;
+  refresh_token: string;
+  // biome-ignore lint/suspicious/noExplicitAny: the user object is checked by the tests that need it.
+  user: any;
+}
+
+export async function signUp(call: Call, email = uniqueEmail('user'), extra: object = {}): Promise<Session> {
+  const res = await call('POST', `${AUTH}/signup`, { body: { email, password: PASSWORD, ...extra } });
+  assert.equal(res.status, 201, res.text);
+  return res.body;
+}
+
+export async function signIn(call: Call, email: string, password = PASSWORD): Promise<Session> {
+  const res = await call('POST', `${AUTH}/signin`, { body: { email, password } });
+  assert.equal(res.status, 200, res.text);
+  return res.body;
+}
+
+export function decodeJwt(token: string): {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+} {
+  const [h, p] = token.split('.');
+  return {
+    header: JSON.parse(Buffer.from(h!, 'base64url').toString('utf8')),
+    payload: JSON.parse(Buffer.from(p!, 'base64url').toString('utf8')),
+  };
+}
+
+export function openStore(databaseUrl: string): Store {
+  return createStore(databaseUrl, { poolSize: 2 });
+}
+
+export const COUNTED_TABLES = ['users', 'sessions', 'refresh_tokens', 'outbox'] as const;
+
+/** Row counts of the tables a bad request must not touch. */
+export async function rowCounts(store: Store): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of COUNTED_TABLES) {
+    const row = await store.db
+      .selectFrom(t)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    out[t] = Number(row.n);
+  }
+  return out;
+}
+
+/** Audit rows of one action, with metadata decoded (JSON text on SQLite, jsonb on Postgres). */
+export async function auditRows(
+  store: Store,
+  action: string,
+): Promise<Array<{ target_id: string | null; outcome: string; metadata: Record<string, unknown> }>> {
+  const rows = await store.db
+    .selectFrom('audit_events')
+    .select(['target_id', 'outcome', 'metadata'])
+    .where('action', '=', action)
+    .execute();
+  return rows.map((r) => ({
+    target_id: r.target_id,
+    outcome: r.outcome,
+    metadata: (typeof r.metadata === 'string' ? JSON.parse(r.metadata) : r.metadata) as Record<
+      string,
+      unknown
+    >,
+  }));
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `fn` until it returns a value, or fails after `ms`. */
+export async function eventually<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms`);
+    await sleep(100);
+  }
+}
