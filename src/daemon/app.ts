@@ -103,7 +103,6 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Janua API', version: '0.1.0', description: 'Self-hosted authentication platform' },
-      servers: [{ url: config.baseUrl }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });

@@ -105,6 +105,8 @@ describe('two nodes on one Postgres and one Redis', {
   let a: Daemon;
   let b: Daemon;
   const env = {
+    // Behind a load balancer every node names the same public issuer.
+    JANUA_BASE_URL: 'https://auth.example.test',
     JANUA_MASTER_KEY: newMasterKey(),
     REDIS_URL: 'redis://127.0.0.1:6379',
     REDIS_PREFIX: `janua-test-${randomBytes(4).toString('hex')}:`,
@@ -132,7 +134,7 @@ describe('two nodes on one Postgres and one Redis', {
       email: 'lb@example.com',
       password: GOOD_PASSWORD,
     });
-    assert.equal(up.status, 201);
+    assert.equal(up.status, 201, JSON.stringify({ body: up.body, headers: up.headers }));
     const token = String(up.body['access_token']);
     const auth = { authorization: `Bearer ${token}` };
     assert.equal((await json(`${b.url}/api/v1/auth/me`, { headers: auth })).status, 200);

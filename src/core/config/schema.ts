@@ -308,6 +308,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     doc: 'Redis for rate-limit counters shared by several nodes (in memory when unset).',
   },
   {
+    key: 'redisPrefix',
+    env: 'REDIS_PREFIX',
+    type: 'string',
+    default: 'janua:',
+    doc: 'Prefix of every Redis key Janua writes (to share one Redis between deployments).',
+  },
+  {
     key: 'trustProxy',
     env: 'TRUST_PROXY',
     type: 'bool',
