@@ -14,9 +14,8 @@ import { systemOverview } from '../../core/admin/system.js';
 import type { Deps } from '../../core/deps.js';
 import { requirePlatformAdmin } from '../../core/rbac/access.js';
 import { requestContext } from '../plugins/authenticate.js';
-import { errors } from '../schemas.js';
+import { errors, Nullable } from '../schemas.js';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const DateTime = Type.String({ format: 'date-time' });
 
 const AuditQuerystring = Type.Object({
