@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAdmin } from './commands/admin.js';
 import { registerDb } from './commands/db.js';
 import { registerKeys } from './commands/keys.js';
 import { registerServe, type ServeSignals } from './commands/serve.js';
@@ -28,6 +29,7 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
   registerDb(program, io);
   registerKeys(program, io);
   registerUsers(program, io);
+  registerAdmin(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

@@ -14,8 +14,10 @@ import { LOG_REDACT } from '../core/container.js';
 import type { Deps } from '../core/deps.js';
 import { registerErrorHandling } from './errors.js';
 import { authentication } from './plugins/authenticate.js';
+import { maintenanceGate } from './plugins/maintenance.js';
 import { rateLimit } from './plugins/rate-limit.js';
 import { type CounterStore, MemoryCounterStore, RedisCounterStore } from './rate-limit-store.js';
+import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { wellKnownRoutes } from './routes/well-known.js';
@@ -98,6 +100,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   app.addHook('onClose', async () => counterStore.close());
   await app.register(rateLimit, { config, store: counterStore });
   await app.register(authentication, { deps });
+  await app.register(maintenanceGate, { deps });
 
   await app.register(swagger, {
     openapi: {
@@ -115,5 +118,6 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   });
   await app.register(wellKnownRoutes, { deps });
   await app.register(authRoutes, { prefix: '/api/v1/auth', deps });
+  await app.register(adminRoutes, { prefix: '/api/v1', deps });
   return app;
 }

@@ -1,7 +1,8 @@
 /** TypeBox schemas shared by several route areas. Response schemas list what may leave; the rest is dropped. */
 import { Type } from 'typebox';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) =>
+  Type.Union([t, Type.Null()]);
 
 export const ErrorBody = Type.Object(
   {

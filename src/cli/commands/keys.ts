@@ -1,21 +1,15 @@
 import type { Command } from 'commander';
 import { CLI_CONTEXT } from '../../core/events/events.js';
-import { ensureKeys, listKeys, pruneKeys, retireKey, rotateKeys } from '../../core/keys/keys.js';
-import type { SigningKeyRow } from '../../core/store/repos/signing-keys.js';
+import {
+  ensureKeys,
+  listKeys,
+  presentKey as present,
+  pruneKeys,
+  retireKey,
+  rotateKeys,
+} from '../../core/keys/keys.js';
 import { type GlobalOptions, withContainer } from '../context.js';
 import { emitResult, type Io, table } from '../output.js';
-
-function present(k: SigningKeyRow) {
-  return {
-    kid: k.kid,
-    alg: k.alg,
-    state: k.state,
-    created_at: k.createdAt.toISOString(),
-    activated_at: k.activatedAt?.toISOString() ?? null,
-    retired_at: k.retiredAt?.toISOString() ?? null,
-    retires_at: k.expiresAt?.toISOString() ?? null,
-  };
-}
 
 const COLUMNS = ['kid', 'alg', 'state', 'created_at', 'activated_at', 'retires_at'];
 

@@ -177,6 +177,8 @@ export function redactConfig(cfg: JanuaConfig): Record<string, unknown> {
     const v = cfg[spec.key];
     out[spec.key] = spec.secret && v !== undefined ? '***' : v;
   }
-  out['databaseUrl'] = cfg.databaseUrl.replace(/\/\/([^:@/?#]*):[^/?#]*@/, '//$1:***@');
+  out['databaseUrl'] = cfg.databaseUrl
+    .replace(/\/\/([^:@/?#]*):[^/?#]*@/, '//$1:***@')
+    .replace(/([?&]password=)[^&]*/gi, '$1***');
   return out;
 }

@@ -57,6 +57,19 @@ export function openPrivateKey(box: SecretBox, row: SigningKeyRow): string {
   }
 }
 
+/** A key as operators see it (`janua keys list --json`, the admin system view): no key material. */
+export function presentKey(k: SigningKeyRow) {
+  return {
+    kid: k.kid,
+    alg: k.alg,
+    state: k.state,
+    created_at: k.createdAt.toISOString(),
+    activated_at: k.activatedAt?.toISOString() ?? null,
+    retired_at: k.retiredAt?.toISOString() ?? null,
+    retires_at: k.expiresAt?.toISOString() ?? null,
+  };
+}
+
 export async function listKeys(deps: Pick<KeyDeps, 'store'>): Promise<SigningKeyRow[]> {
   return signingKeys.list(deps.store.db);
 }

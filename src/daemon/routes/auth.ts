@@ -124,7 +124,7 @@ export async function authRoutes(app: FastifyInstance, opts: { deps: Deps }): Pr
     r.post(
       url,
       {
-        config: { rateLimit: 'credentials' },
+        config: { rateLimit: 'credentials', maintenance: 'allow' },
         schema: {
           tags,
           summary: 'Sign in with email and password',
@@ -141,7 +141,7 @@ export async function authRoutes(app: FastifyInstance, opts: { deps: Deps }): Pr
     r.post(
       url,
       {
-        config: { rateLimit: 'credentials' },
+        config: { rateLimit: 'credentials', maintenance: 'allow' },
         schema: {
           tags,
           summary: 'Exchange a refresh token for a new token pair (the old one is spent)',
@@ -159,6 +159,7 @@ export async function authRoutes(app: FastifyInstance, opts: { deps: Deps }): Pr
     r.post(
       url,
       {
+        config: { maintenance: 'allow' },
         preHandler: app.requireAuth,
         schema: {
           tags,

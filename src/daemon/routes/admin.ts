@@ -1,0 +1,216 @@
+/**
+ * The platform-admin surface: statistics, the audit trail (`/admin/activity` and `/audit-logs`, one
+ * query), maintenance mode and the effective system configuration. Platform admins only: anonymous
+ * callers get 401, everyone else 403 AUTHORIZATION_ERROR.
+ */
+
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { DEFAULT_PER_PAGE, listAuditEvents, MAX_PER_PAGE } from '../../core/admin/audit-log.js';
+import { getMaintenance, setMaintenance } from '../../core/admin/maintenance.js';
+import { platformStats } from '../../core/admin/stats.js';
+import { systemOverview } from '../../core/admin/system.js';
+import type { Deps } from '../../core/deps.js';
+import { requirePlatformAdmin } from '../../core/rbac/access.js';
+import { requestContext } from '../plugins/authenticate.js';
+import { errors, Nullable } from '../schemas.js';
+
+const DateTime = Type.String({ format: 'date-time' });
+
+const AuditQuerystring = Type.Object({
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  per_page: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: MAX_PER_PAGE, description: `default ${DEFAULT_PER_PAGE}` }),
+  ),
+  action: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 128,
+      description: 'Exact action, or a prefix ending in `.` or `*` (`auth.` matches `auth.signin`)',
+    }),
+  ),
+  actor_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  target_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure')])),
+  since: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive' })),
+  until: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive' })),
+});
+
+const AuditEventSchema = Type.Object({
+  id: Type.String(),
+  occurred_at: DateTime,
+  action: Type.String(),
+  outcome: Type.String(),
+  actor_id: Nullable(Type.String()),
+  actor_type: Type.String(),
+  target_type: Nullable(Type.String()),
+  target_id: Nullable(Type.String()),
+  ip: Nullable(Type.String()),
+  user_agent: Nullable(Type.String()),
+  request_id: Nullable(Type.String()),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+});
+
+const AuditPageSchema = Type.Object({
+  items: Type.Array(AuditEventSchema),
+  total: Type.Integer(),
+  page: Type.Integer(),
+  per_page: Type.Integer(),
+});
+
+const StatsSchema = Type.Object({
+  users: Type.Object({
+    total: Type.Integer(),
+    active: Type.Integer(),
+    suspended: Type.Integer(),
+    deleted: Type.Integer(),
+    verified: Type.Integer(),
+    admins: Type.Integer(),
+  }),
+  organizations: Type.Object({ total: Type.Integer() }),
+  sessions: Type.Object({ active: Type.Integer() }),
+  sign_ins_last_24h: Type.Integer(),
+  sign_in_failures_last_24h: Type.Integer(),
+  generated_at: DateTime,
+});
+
+const MaintenanceSchema = Type.Object({
+  enabled: Type.Boolean(),
+  message: Nullable(Type.String()),
+  updated_at: Nullable(DateTime),
+  updated_by: Nullable(Type.String()),
+});
+
+const MaintenanceBody = Type.Object({
+  enabled: Type.Boolean(),
+  message: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+});
+
+const KeySchema = Type.Object({
+  kid: Type.String(),
+  alg: Type.String(),
+  state: Type.String(),
+  created_at: DateTime,
+  activated_at: Nullable(DateTime),
+  retired_at: Nullable(DateTime),
+  retires_at: Nullable(DateTime),
+});
+
+const SystemSchema = Type.Object({
+  version: Type.String(),
+  config: Type.Record(Type.String(), Type.Unknown(), {
+    description: 'Effective configuration; secrets are `***`, the database password is masked',
+  }),
+  database: Type.Object({
+    dialect: Type.String(),
+    migrations: Type.Array(
+      Type.Object({
+        version: Type.Integer(),
+        name: Type.String(),
+        state: Type.String(),
+        applied_at: Nullable(DateTime),
+      }),
+    ),
+    pending_migrations: Type.Integer(),
+  }),
+  master_key_source: Type.String(),
+  keys: Type.Array(KeySchema),
+});
+
+export async function adminRoutes(app: FastifyInstance, opts: { deps: Deps }): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { deps } = opts;
+  const tags = ['admin'];
+  const security = [{ bearer: [] }];
+
+  // Every route here: authenticate, then require a platform admin — before any input is looked at.
+  app.addHook('onRequest', async (request) => {
+    await app.requireAuth(request);
+    requirePlatformAdmin(request.auth!.user);
+  });
+
+  r.get(
+    '/admin/stats',
+    {
+      schema: {
+        tags,
+        summary: 'Platform statistics: users, organizations, live sessions, sign-ins in the last 24 h',
+        security,
+        response: { 200: StatsSchema, ...errors(401, 403) },
+      },
+    },
+    async () => platformStats(deps),
+  );
+
+  for (const url of ['/admin/activity', '/audit-logs']) {
+    r.get(
+      url,
+      {
+        schema: {
+          tags,
+          summary:
+            url === '/audit-logs'
+              ? 'Audit log, filterable'
+              : 'Recent platform activity (audit events), newest first',
+          security,
+          querystring: AuditQuerystring,
+          response: { 200: AuditPageSchema, ...errors(401, 403, 422) },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        return listAuditEvents(deps, {
+          action: q.action,
+          actorId: q.actor_id,
+          targetId: q.target_id,
+          outcome: q.outcome,
+          since: q.since === undefined ? undefined : new Date(q.since),
+          until: q.until === undefined ? undefined : new Date(q.until),
+          page: q.page,
+          perPage: q.per_page,
+        });
+      },
+    );
+  }
+
+  r.get(
+    '/admin/maintenance',
+    {
+      schema: {
+        tags,
+        summary: 'Maintenance mode: on or off, and the message clients see',
+        security,
+        response: { 200: MaintenanceSchema, ...errors(401, 403) },
+      },
+    },
+    async () => getMaintenance(deps),
+  );
+
+  r.post(
+    '/admin/maintenance',
+    {
+      schema: {
+        tags,
+        summary: 'Toggle maintenance mode (non-admin writes get 503 while on; reads keep working)',
+        security,
+        body: MaintenanceBody,
+        response: { 200: MaintenanceSchema, ...errors(400, 401, 403, 422) },
+      },
+    },
+    async (request) => setMaintenance(deps, request.body, requestContext(request)),
+  );
+
+  r.get(
+    '/admin/system/config',
+    {
+      schema: {
+        tags,
+        summary: 'Effective configuration (secrets redacted), version, database and signing-key summary',
+        security,
+        response: { 200: SystemSchema, ...errors(401, 403) },
+      },
+    },
+    async () => systemOverview(deps),
+  );
+}
