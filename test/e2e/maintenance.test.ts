@@ -58,6 +58,8 @@ for (const dialect of dialects()) {
       db = await createTestDatabase(dialect);
       env = {
         DATABASE_URL: db.url,
+        // Nodes behind one load balancer share one public issuer.
+        JANUA_BASE_URL: 'https://auth.example.test',
         JANUA_MASTER_KEY: newMasterKey(),
         ADMIN_BOOTSTRAP_EMAIL: 'root@example.com',
         ADMIN_BOOTSTRAP_PASSWORD: GOOD_PASSWORD,
