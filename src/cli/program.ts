@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerDb } from './commands/db.js';
 import { registerKeys } from './commands/keys.js';
+import { registerOrgs } from './commands/orgs.js';
+import { registerRoles } from './commands/roles.js';
 import { registerServe, type ServeSignals } from './commands/serve.js';
 import { registerUsers } from './commands/users.js';
 import type { Io } from './output.js';
@@ -28,6 +30,8 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
   registerDb(program, io);
   registerKeys(program, io);
   registerUsers(program, io);
+  registerOrgs(program, io);
+  registerRoles(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

@@ -18,6 +18,9 @@ import { rateLimit } from './plugins/rate-limit.js';
 import { type CounterStore, MemoryCounterStore, RedisCounterStore } from './rate-limit-store.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
+import { organizationRoutes } from './routes/organizations.js';
+import { rbacRoutes } from './routes/rbac.js';
+import { roleRoutes } from './routes/roles.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ErrorBody } from './schemas.js';
 
@@ -116,5 +119,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   });
   await app.register(wellKnownRoutes, { deps });
   await app.register(authRoutes, { prefix: '/api/v1/auth', deps });
+  await app.register(organizationRoutes, { prefix: '/api/v1', deps });
+  await app.register(roleRoutes, { prefix: '/api/v1', deps });
+  await app.register(rbacRoutes, { prefix: '/api/v1', deps });
   return app;
 }
