@@ -20,7 +20,10 @@ const CALLERS = [...MEMBER_KINDS, 'non-member', 'platform admin', 'anonymous'] a
 type Caller = (typeof CALLERS)[number];
 
 /** The custom role of the matrix: may read and handle invitations, nothing else. */
-const CUSTOM_ROLE = { name: 'auditor', permissions: ['organization:read', 'members:read', 'invitations:*', 'audit:read'] };
+const CUSTOM_ROLE = {
+  name: 'auditor',
+  permissions: ['organization:read', 'members:read', 'invitations:*', 'audit:read'],
+};
 
 interface Fixture {
   orgId: string;
@@ -112,8 +115,20 @@ const MATRIX: Record<string, Route> = {
     allow: ['owner'],
     mutates: true,
   },
-  'GET invitations': { method: 'GET', path: (f) => `${o(f)}/invitations`, ok: 200, allow: INVITERS, mutates: false },
-  'GET invites (SDK alias)': { method: 'GET', path: (f) => `${o(f)}/invites`, ok: 200, allow: INVITERS, mutates: false },
+  'GET invitations': {
+    method: 'GET',
+    path: (f) => `${o(f)}/invitations`,
+    ok: 200,
+    allow: INVITERS,
+    mutates: false,
+  },
+  'GET invites (SDK alias)': {
+    method: 'GET',
+    path: (f) => `${o(f)}/invites`,
+    ok: 200,
+    allow: INVITERS,
+    mutates: false,
+  },
   'POST invitations': {
     method: 'POST',
     path: (f) => `${o(f)}/invitations`,
@@ -144,7 +159,13 @@ const MATRIX: Record<string, Route> = {
     allow: INVITERS,
     mutates: true,
   },
-  'GET org roles': { method: 'GET', path: (f) => `${o(f)}/roles`, ok: 200, allow: ROLE_READERS, mutates: false },
+  'GET org roles': {
+    method: 'GET',
+    path: (f) => `${o(f)}/roles`,
+    ok: 200,
+    allow: ROLE_READERS,
+    mutates: false,
+  },
   'POST org roles': {
     method: 'POST',
     path: (f) => `${o(f)}/roles`,
@@ -216,7 +237,8 @@ for (const dialect of dialects()) {
         { organizationId: orgId, name: 'spare-role', permissions: ['organization:read'] },
         CLI_CONTEXT,
       );
-      const add = (u: TestUser, role: string) => addMember(t.c, CLI_ACTOR, orgId, { userId: u.id, role }, CLI_CONTEXT);
+      const add = (u: TestUser, role: string) =>
+        addMember(t.c, CLI_ACTOR, orgId, { userId: u.id, role }, CLI_CONTEXT);
       await add(people.admin, 'admin');
       await add(people.member, 'member');
       await add(people.viewer, 'viewer');
@@ -235,7 +257,9 @@ for (const dialect of dialects()) {
     before(async () => {
       t = await testApp(dialect);
       const entries = await Promise.all(
-        [...MEMBER_KINDS, 'non-member', 'target', 'spare'].map(async (k) => [k, await makeUser(t, k)] as const),
+        [...MEMBER_KINDS, 'non-member', 'target', 'spare'].map(
+          async (k) => [k, await makeUser(t, k)] as const,
+        ),
       );
       people = {
         ...Object.fromEntries(entries),
@@ -267,7 +291,11 @@ for (const dialect of dialects()) {
                 ? [404, 'NOT_FOUND_ERROR']
                 : [403, 'AUTHORIZATION_ERROR'];
           assert.equal(res.statusCode, status, cell);
-          assert.deepEqual(res.data, { detail: res.data.detail, error_code: code, status_code: status }, cell);
+          assert.deepEqual(
+            res.data,
+            { detail: res.data.detail, error_code: code, status_code: status },
+            cell,
+          );
           assert.deepEqual(await counts(t), before, `${cell}: a refused request changes nothing`);
         }
       });

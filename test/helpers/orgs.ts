@@ -64,10 +64,19 @@ export async function counts(t: TestApp): Promise<Record<string, number | string
       .executeTakeFirstOrThrow();
     out[table] = Number(r.n);
   }
-  const roles = await db.selectFrom('organization_members').select(['organization_id', 'user_id', 'role']).execute();
+  const roles = await db
+    .selectFrom('organization_members')
+    .select(['organization_id', 'user_id', 'role'])
+    .execute();
   out['role_fingerprint'] = roles
     .map((r) => `${r.organization_id}/${r.user_id}/${r.role}`)
     .sort()
     .join(',');
   return out;
+}
+
+/** A new access token for the user, e.g. after the test clock moved past the old one's lifetime. */
+export async function signInAgain(t: TestApp, user: TestUser): Promise<TestUser> {
+  const s = await signIn(t.c, { email: user.email, password: GOOD_PASSWORD }, {});
+  return { ...user, token: s.tokens.access_token };
 }
