@@ -19,7 +19,7 @@ import { invitations, members, organizations, orgRoles } from '../store/repos/or
 import { users } from '../store/repos/users.js';
 import type { Executor } from '../store/store.js';
 import { type OrgRole, type PublicRole, presentRole, ROLE_NAME_PATTERN } from './model.js';
-import { type OrgDeps, record } from './service.js';
+import { isUniqueViolation, type OrgDeps, record } from './service.js';
 
 const BUILT_IN_DESCRIPTIONS: Record<string, string> = {
   owner: 'Everything, including deleting the organization and managing owners',
@@ -124,7 +124,7 @@ export async function createRole(
       return role;
     })
     .catch((err: unknown) => {
-      if (/unique|duplicate key/i.test(String((err as Error)?.message))) throw nameTaken(name);
+      if (isUniqueViolation(err)) throw nameTaken(name);
       throw err;
     });
 }
@@ -203,7 +203,7 @@ export async function updateRole(
       return updated;
     })
     .catch((err: unknown) => {
-      if (/unique|duplicate key/i.test(String((err as Error)?.message))) throw nameTaken(name ?? '');
+      if (isUniqueViolation(err)) throw nameTaken(name ?? '');
       throw err;
     });
 }

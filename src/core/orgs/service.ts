@@ -82,7 +82,7 @@ function checkName(name: string): string {
 
 const slugTaken = (slug: string) => conflict(`The slug "${slug}" is already taken`);
 
-function isUniqueViolation(err: unknown): boolean {
+export function isUniqueViolation(err: unknown): boolean {
   return /unique|duplicate key/i.test(String((err as Error)?.message ?? ''));
 }
 
