@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { registerAdmin } from './commands/admin.js';
 import { registerDb } from './commands/db.js';
 import { registerKeys } from './commands/keys.js';
+import { registerOrgs } from './commands/orgs.js';
+import { registerRoles } from './commands/roles.js';
 import { registerServe, type ServeSignals } from './commands/serve.js';
 import { registerUsers } from './commands/users.js';
 import type { Io } from './output.js';
@@ -30,6 +32,8 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
   registerKeys(program, io);
   registerUsers(program, io);
   registerAdmin(program, io);
+  registerOrgs(program, io);
+  registerRoles(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

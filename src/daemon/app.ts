@@ -20,6 +20,9 @@ import { type CounterStore, MemoryCounterStore, RedisCounterStore } from './rate
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
+import { organizationRoutes } from './routes/organizations.js';
+import { rbacRoutes } from './routes/rbac.js';
+import { roleRoutes } from './routes/roles.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ErrorBody } from './schemas.js';
 
@@ -119,5 +122,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(wellKnownRoutes, { deps });
   await app.register(authRoutes, { prefix: '/api/v1/auth', deps });
   await app.register(adminRoutes, { prefix: '/api/v1', deps });
+  await app.register(organizationRoutes, { prefix: '/api/v1', deps });
+  await app.register(roleRoutes, { prefix: '/api/v1', deps });
+  await app.register(rbacRoutes, { prefix: '/api/v1', deps });
   return app;
 }

@@ -58,7 +58,21 @@ export type DomainEventType =
   | 'session.revoked'
   | 'session.expired'
   | 'security.password.changed'
-  | 'security.password.reset';
+  | 'security.password.reset'
+  | 'organization.created'
+  | 'organization.updated'
+  | 'organization.deleted'
+  | 'organization.ownership_transferred'
+  | 'organization.member.added'
+  | 'organization.member.removed'
+  | 'organization.member.role_changed'
+  | 'organization.invitation.created'
+  | 'organization.invitation.resent'
+  | 'organization.invitation.accepted'
+  | 'organization.invitation.revoked'
+  | 'organization.role.created'
+  | 'organization.role.updated'
+  | 'organization.role.deleted';
 
 /**
  * Appends a domain event to the outbox in the caller's transaction (transactional outbox): a crash never

@@ -24,17 +24,26 @@ export async function rolePermissions(ex: Executor, orgId: string, role: string)
   return (await organizations.customRolePermissions(ex, orgId, role)) ?? [];
 }
 
-export async function orgAccess(
-  deps: Pick<Deps, 'store'>,
-  user: Pick<User, 'id' | 'isAdmin'>,
-  orgId: string,
-): Promise<OrgAccess> {
+/**
+ * Who asks: a signed-in user, or an operator (`id: null`, `isAdmin: true`) — the CLI acts as a platform admin.
+ */
+export interface Actor {
+  id: string | null;
+  isAdmin: boolean;
+}
+
+/** The operator at the command line: a platform admin who is nobody's member. */
+export const CLI_ACTOR: Actor = { id: null, isAdmin: true };
+
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function orgAccess(deps: Pick<Deps, 'store'>, user: Actor, orgId: string): Promise<OrgAccess> {
   const ex = deps.store.db;
-  const organization = /^[0-9a-f-]{36}$/i.test(orgId)
+  const organization = UUID_PATTERN.test(orgId)
     ? await organizations.findById(ex, orgId.toLowerCase())
     : undefined;
   if (!organization) throw notFound('Organization not found');
-  const role = (await organizations.memberRole(ex, organization.id, user.id)) ?? null;
+  const role = user.id ? ((await organizations.memberRole(ex, organization.id, user.id)) ?? null) : null;
   if (role === null && !user.isAdmin) throw notFound('Organization not found');
   const permissions = user.isAdmin ? ['*'] : await rolePermissions(ex, organization.id, role!);
   return { organization, role, permissions };
@@ -43,7 +52,7 @@ export async function orgAccess(
 /** Resolves the organization and checks one permission; 404 for non-members, 403 when the role lacks it. */
 export async function requireOrgPermission(
   deps: Pick<Deps, 'store'>,
-  user: Pick<User, 'id' | 'isAdmin'>,
+  user: Actor,
   orgId: string,
   permission: string,
 ): Promise<OrgAccess> {
