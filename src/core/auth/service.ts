@@ -13,7 +13,7 @@ import { refreshTokens, type Session, sessions } from '../store/repos/sessions.j
 import { users } from '../store/repos/users.js';
 import type { Executor } from '../store/store.js';
 import { normalizeEmail, type User } from '../users/model.js';
-import { checkPasswordPolicy, MAX_PASSWORD_BYTES } from './passwords.js';
+import { checkPasswordPolicy, type HashReservation, MAX_PASSWORD_BYTES } from './passwords.js';
 import { type AccessClaims, signAccessToken, verifyAccessToken } from './tokens.js';
 
 export interface TokenPair {
@@ -99,6 +99,22 @@ export async function signIn(
 ): Promise<SignedIn> {
   const email = normalizeEmail(input.email);
   if (Buffer.byteLength(input.password, 'utf8') > MAX_PASSWORD_BYTES) throw unauthenticated();
+  // Shed before anything is counted or read: a request the server cannot hash for soon is not an attempt.
+  const reservation = deps.hasher.reserve();
+  try {
+    return await signInReserved(deps, email, input.password, reservation, ctx);
+  } finally {
+    reservation.release();
+  }
+}
+
+async function signInReserved(
+  deps: AuthDeps,
+  email: string,
+  password: string,
+  reservation: HashReservation,
+  ctx: RequestContext,
+): Promise<SignedIn> {
   const key = attemptKey(email);
   const windowMs = deps.config.lockoutMinutes * 60_000;
   const max = deps.config.lockoutMaxAttempts;
@@ -161,9 +177,7 @@ export async function signIn(
   const user = await users.findByEmail(deps.store.db, email);
   const hash =
     user && user.status !== 'deleted' ? await passwordCredentials.getHash(deps.store.db, user.id) : undefined;
-  const ok = hash
-    ? await deps.hasher.verify(input.password, hash)
-    : await deps.hasher.verifyDummy(input.password);
+  const ok = hash ? await reservation.verify(password, hash) : await reservation.verifyDummy(password);
   const now = deps.clock.now();
   if (!ok || !user) {
     await deps.store.transaction(async (tx) => {
