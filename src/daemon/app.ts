@@ -92,7 +92,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   );
   app.addSchema(ErrorBody);
 
-  registerErrorHandling(app);
+  registerErrorHandling(app, { shedDelayMs: config.passwordHashShedDelayMs });
   const headers = await securityHeaders();
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(headers);
