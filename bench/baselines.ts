@@ -139,6 +139,7 @@ export async function fastifyBaseline(connections: number, durationS: number): P
       connections,
       durationS,
       plan: () => ({ method: 'GET', path: '/' }),
+      serverPid: child.pid,
     });
   } finally {
     child.kill('SIGTERM');

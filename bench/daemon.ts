@@ -28,7 +28,10 @@ async function freePort(): Promise<number> {
   return addr.port;
 }
 
-export async function startDaemon(extraEnv: Record<string, string>): Promise<Daemon> {
+export async function startDaemon(
+  extraEnv: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'janua-bench-'));
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -45,10 +48,14 @@ export async function startDaemon(extraEnv: Record<string, string>): Promise<Dae
     RATE_LIMIT_WHITELIST: '127.0.0.1,::1',
     ...extraEnv,
   });
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', String(port)], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, BIN, 'serve', '--host', '127.0.0.1', '--port', String(port)],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: string[] = [];
   child.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
   child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));

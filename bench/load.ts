@@ -3,6 +3,7 @@
  * response's latency is recorded by status class, so the figures for the successful answers are not mixed
  * with those of the fast 429/503 answers.
  */
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 export interface LatencyStats {
@@ -28,6 +29,10 @@ export interface ScenarioResult {
   statusCodes: Record<string, number>;
   socketErrors: number;
   timeouts: number;
+  /** Server process CPU (all its threads) per request, in µs: steadier than req/s on a shared machine. */
+  serverCpuUsPerRequest: number | null;
+  /** Server process CPU over the run, in cores. */
+  serverCpuCores: number | null;
 }
 
 /** Per-connection request plan: what autocannon's setupClient hands each connection. */
@@ -47,6 +52,19 @@ export interface ScenarioOptions {
   durationS: number;
   /** Called once per connection; return that connection's plan (its own state lives in the closure). */
   plan: (connection: number) => ConnectionPlan;
+  /** The server's pid, to report its CPU use (Linux /proc). */
+  serverPid?: number | undefined;
+}
+
+/** CPU time (user + system) of a process so far, in ms, or null where /proc is not there. */
+function processCpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ = 100)
+  } catch {
+    return null;
+  }
 }
 
 export function percentile(sorted: number[], p: number): number | null {
@@ -79,6 +97,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
   let connection = 0;
   let socketErrors = 0;
   let timeouts = 0;
+  const cpu0 = processCpuMs(opts.serverPid);
   const started = performance.now();
   let done!: (r: autocannon.Result) => void;
   let fail!: (e: Error) => void;
@@ -120,16 +139,19 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     socketErrors++;
   });
   const result = await finished;
+  const cpu1 = processCpuMs(opts.serverPid);
   // autocannon's own measured duration (s); the wall clock as a fallback.
   const durationS = result.duration > 0 ? result.duration : (performance.now() - started) / 1000;
   timeouts = result.timeouts;
   socketErrors += result.errors - result.timeouts;
   const okStats = stats(ok, durationS);
+  const requests = ok.length + shed.length + other.length;
+  const cpuMs = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null;
   return {
     name: opts.name,
     durationS: round(durationS),
     connections: opts.connections,
-    requests: ok.length + shed.length + other.length,
+    requests,
     rps: okStats.perSecond,
     ok: okStats,
     shed: stats(shed, durationS),
@@ -137,5 +159,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     statusCodes,
     socketErrors: Math.max(0, socketErrors),
     timeouts,
+    serverCpuUsPerRequest: cpuMs !== null && requests > 0 ? round((cpuMs * 1000) / requests, 1) : null,
+    serverCpuCores: cpuMs !== null ? round(cpuMs / 1000 / durationS) : null,
   };
 }

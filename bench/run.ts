@@ -124,7 +124,8 @@ function printScenario(s: ScenarioResult): void {
   log(
     `${s.name}: ${s.rps} ok/s (p50 ${fmtMs(s.ok.p50Ms)}, p99 ${fmtMs(s.ok.p99Ms)}), ` +
       `429/503: ${s.shed.count} (${s.shed.perSecond}/s, p50 ${fmtMs(s.shed.p50Ms)}, p99 ${fmtMs(s.shed.p99Ms)}), ` +
-      `other errors: ${s.otherErrors.count}, socket errors: ${s.socketErrors}, timeouts: ${s.timeouts} [${codes}]`,
+      `other errors: ${s.otherErrors.count}, socket errors: ${s.socketErrors}, timeouts: ${s.timeouts} [${codes}]; ` +
+      `server CPU ${s.serverCpuCores ?? '-'} cores, ${s.serverCpuUsPerRequest ?? '-'} µs/request`,
   );
 }
 
@@ -132,31 +133,22 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   log(`node ${process.version}, ${CORES} cores, ${CONNECTIONS} connections, ${DURATION_S} s per scenario`);
 
-  log(`baseline: bcrypt cost ${BCRYPT_ROUNDS}, ${CORES} compares in flight for ${CPU_S} s`);
-  const bcryptRun: CpuRun = await bcryptCapacity(BCRYPT_ROUNDS, CORES, CPU_S);
-  log(`  ${bcryptRun.perSecond} compares/s (CPU ${bcryptRun.cpuCores} cores)`);
-
-  log(`baseline: jose RS256 signing (2048-bit), ${CPU_S} s each: sequential, concurrent promises, workers`);
-  const jose: JoseCapacity = await joseCapacity(CORES, CPU_S);
-  log(
-    `  sequential ${jose.sequential.perSecond}/s (CPU ${jose.sequential.cpuCores}), ` +
-      `concurrent promises ${jose.concurrentPromises.perSecond}/s (CPU ${jose.concurrentPromises.cpuCores}), ` +
-      `${CORES} workers ${jose.workers.perSecond}/s (CPU ${jose.workers.cpuCores}); ` +
-      `promise scaling ×${jose.promiseScaling}; capacity = ${jose.best.perSecond}/s (${jose.best.method})`,
-  );
-
-  log('baseline: bare Fastify hello world (child process)');
-  const fastify = await fastifyBaseline(CONNECTIONS, DURATION_S);
-  printScenario(fastify);
-
   log('starting janua serve (SQLite, LOG_LEVEL=warn, loopback whitelisted from rate limits)');
   const daemon = await startDaemon({ MAX_SESSIONS_PER_USER: '1000' });
   const scenarios: Record<string, ScenarioResult> = {};
   let chainBreaks = 0;
+  // Each baseline is measured right before the scenarios compared with it: the machine may be shared.
+  let bcryptRun: CpuRun | undefined;
+  let jose: JoseCapacity | undefined;
+  let fastify: ScenarioResult | undefined;
   try {
     log(`creating ${USERS} accounts (bcrypt cost ${BCRYPT_ROUNDS})`);
     const seeded = await createUsers(daemon, USERS);
     const harvested: Tokens[] = [];
+
+    log(`baseline: bcrypt cost ${BCRYPT_ROUNDS}, ${CORES} compares in flight for ${CPU_S} s`);
+    bcryptRun = await bcryptCapacity(BCRYPT_ROUNDS, CORES, CPU_S);
+    log(`  ${bcryptRun.perSecond} compares/s (CPU ${bcryptRun.cpuCores} cores)`);
 
     // 1. Sign-in flood: every connection signs in one account over and over.
     scenarios['signin'] = await runScenario({
@@ -164,6 +156,7 @@ async function main(): Promise<void> {
       url: daemon.url,
       connections: CONNECTIONS,
       durationS: DURATION_S,
+      serverPid: daemon.child.pid,
       plan: (c) => {
         const body = JSON.stringify({ email: `bench-${c % USERS}@example.com`, password: PASSWORD });
         return {
@@ -178,6 +171,15 @@ async function main(): Promise<void> {
     });
     printScenario(scenarios['signin']);
 
+    log(`baseline: jose RS256 signing (2048-bit), ${CPU_S} s each: sequential, concurrent promises, workers`);
+    jose = await joseCapacity(CORES, CPU_S);
+    log(
+      `  sequential ${jose.sequential.perSecond}/s (CPU ${jose.sequential.cpuCores}), ` +
+        `concurrent promises ${jose.concurrentPromises.perSecond}/s (CPU ${jose.concurrentPromises.cpuCores}), ` +
+        `${CORES} workers ${jose.workers.perSecond}/s (CPU ${jose.workers.cpuCores}); ` +
+        `promise scaling ×${jose.promiseScaling}; capacity = ${jose.best.perSecond}/s (${jose.best.method})`,
+    );
+
     // 2. Refresh: each connection chains its own session's tokens (each refresh spends the previous token).
     const pool = [...seeded.map((t) => t.refresh_token), ...harvested.map((t) => t.refresh_token)];
     if (pool.length < CONNECTIONS)
@@ -187,6 +189,7 @@ async function main(): Promise<void> {
       url: daemon.url,
       connections: CONNECTIONS,
       durationS: DURATION_S,
+      serverPid: daemon.child.pid,
       plan: () => {
         let token = pool.shift()!;
         return {
@@ -206,6 +209,10 @@ async function main(): Promise<void> {
     printScenario(scenarios['refresh']);
     if (chainBreaks) log(`  refresh chains broken: ${chainBreaks}`);
 
+    log('baseline: bare Fastify hello world (child process)');
+    fastify = await fastifyBaseline(CONNECTIONS, DURATION_S);
+    printScenario(fastify);
+
     // 3. The signed-in user, with a bearer token (the session-liveness check runs on every request).
     const access = [...seeded, ...harvested].map((t) => t.access_token);
     scenarios['me'] = await runScenario({
@@ -213,6 +220,7 @@ async function main(): Promise<void> {
       url: daemon.url,
       connections: CONNECTIONS,
       durationS: DURATION_S,
+      serverPid: daemon.child.pid,
       plan: (c) => ({
         method: 'GET',
         path: `${API}/me`,
@@ -227,12 +235,14 @@ async function main(): Promise<void> {
       url: daemon.url,
       connections: CONNECTIONS,
       durationS: DURATION_S,
+      serverPid: daemon.child.pid,
       plan: () => ({ method: 'GET', path: '/.well-known/jwks.json' }),
     });
     printScenario(scenarios['jwks']);
   } finally {
     await daemon.stop();
   }
+  if (!bcryptRun || !jose || !fastify) throw new Error('a baseline is missing');
   const warnings = daemon.logs
     .join('')
     .split('\n')
