@@ -49,6 +49,19 @@ export async function signAccessToken(
  * before any key is used. Unknown `kid`s trigger one throttled key reload, then fail.
  */
 export async function verifyAccessToken(deps: TokenDeps, token: string): Promise<AccessClaims> {
+  const cache = verifiedCache(deps.keys);
+  const hit = cache.get(token);
+  if (hit) {
+    // Same text, same key still published: the signature and the static claims hold as before; only the
+    // clock can have changed. (The caller still checks the session on every request.)
+    if ((await deps.keys.verifier(hit.kid)) === hit.key) {
+      const now = Math.floor(deps.clock.now().getTime() / 1000);
+      if (hit.claims.exp > now - CLOCK_TOLERANCE_S) return hit.claims;
+      cache.delete(token);
+      throw tokenError('Token has expired');
+    }
+    cache.delete(token);
+  }
   let kid: string | undefined;
   try {
     const header = decodeProtectedHeader(token);
@@ -70,7 +83,7 @@ export async function verifyAccessToken(deps: TokenDeps, token: string): Promise
       audience: deps.config.jwtAudience,
       requiredClaims: ['sub', 'sid', 'jti', 'exp', 'iat'],
       currentDate: deps.clock.now(),
-      clockTolerance: 30,
+      clockTolerance: CLOCK_TOLERANCE_S,
     }));
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) throw tokenError('Token has expired');
@@ -80,5 +93,34 @@ export async function verifyAccessToken(deps: TokenDeps, token: string): Promise
   if (payload['type'] !== 'access' || typeof payload['sid'] !== 'string' || typeof payload.sub !== 'string') {
     throw tokenError('Not an access token');
   }
-  return payload as AccessClaims;
+  const claims = Object.freeze(payload) as AccessClaims;
+  if (cache.size >= VERIFIED_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(token, { claims, kid, key });
+  return claims;
+}
+
+const CLOCK_TOLERANCE_S = 30;
+const VERIFIED_CACHE_SIZE = 10_000;
+
+type VerifyKey = NonNullable<Awaited<ReturnType<KeyRing['verifier']>>>;
+interface Verified {
+  claims: AccessClaims;
+  kid: string;
+  key: VerifyKey;
+}
+
+/**
+ * Access tokens whose signature and claims verified, by their exact text, per key ring. A client sends the
+ * same token for hours; checking its RS256 signature again each time gives nothing new (the same bytes
+ * verify under the same key) and cost a thread-pool round trip per request. A hit still needs its key to
+ * be published now (a removed key invalidates it) and a current `exp`.
+ */
+const verifiedByRing = new WeakMap<KeyRing, Map<string, Verified>>();
+function verifiedCache(keys: KeyRing): Map<string, Verified> {
+  let cache = verifiedByRing.get(keys);
+  if (!cache) {
+    cache = new Map();
+    verifiedByRing.set(keys, cache);
+  }
+  return cache;
 }
