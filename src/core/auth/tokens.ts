@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../clock.js';
 import type { JanuaConfig } from '../config/schema.js';
@@ -32,16 +33,47 @@ export async function signAccessToken(
   const now = Math.floor(deps.clock.now().getTime() / 1000);
   const claims: Record<string, unknown> = { sid: subject.sessionId, type: 'access', email: subject.email };
   if (subject.org) claims['org'] = subject.org;
-  return new SignJWT(claims)
+  const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: 'JWT' })
     .setIssuer(deps.config.baseUrl)
     .setAudience(deps.config.jwtAudience)
     .setSubject(subject.userId)
     .setJti(randomUUID())
     .setIssuedAt(now)
-    .setExpirationTime(now + deps.config.accessTokenMinutes * 60)
-    .sign(key);
+    .setExpirationTime(now + deps.config.accessTokenMinutes * 60);
+  await signing.acquire();
+  try {
+    return await jwt.sign(key);
+  } finally {
+    signing.release();
+  }
 }
+
+/** A counting semaphore: at most `size` holders, the rest wait in order. */
+class Semaphore {
+  private held = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly size: number) {}
+  async acquire(): Promise<void> {
+    if (this.held < this.size) {
+      this.held++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held--;
+  }
+}
+
+/**
+ * RS256 signatures in flight at once: one per core keeps every core signing. Each signature is a WebCrypto
+ * job in libuv's small thread pool, which SQLite's queries share; an unbounded burst (every refresh at
+ * once) queued each database round trip behind dozens of signatures, and a refresh makes six of them.
+ */
+const signing = new Semaphore(availableParallelism());
 
 /**
  * Verifies signature, algorithm, issuer, audience and lifetime. Only RS256 is accepted (RFC 8725 §3.1:
