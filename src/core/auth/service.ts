@@ -316,6 +316,68 @@ async function tokenPair(deps: AuthDeps, user: User, sessionId: string, refresh:
  */
 export async function refresh(deps: AuthDeps, token: string, ctx: RequestContext): Promise<SignedIn> {
   if (!token || token.length > 512) throw tokenError('Invalid refresh token');
+  return (await rotateLive(deps, token)) ?? rotateChecked(deps, token, ctx);
+}
+
+const NOT_LIVE = Symbol('not live');
+
+/**
+ * The common case — an unspent token of a live session of an active user — in three round trips on the
+ * writer instead of six: the session and user are read first on a read connection, then the three writes
+ * (spend, new token, extend the session) go out together in one transaction. Every condition is checked
+ * again inside it (the spend only if unspent, the extension only if the session is live and the user
+ * active), and anything unexpected rolls back and returns undefined, so rotateChecked decides: a spent
+ * token (reuse), an unknown, revoked or expired one, or a race with a revocation.
+ */
+async function rotateLive(deps: AuthDeps, token: string): Promise<SignedIn | undefined> {
+  const now = deps.clock.now();
+  const tokenHash = hashToken(token);
+  const owner = await refreshTokens.peek(deps.store.db, tokenHash);
+  if (!owner || owner.used || owner.expiresAt <= now) return undefined;
+  const found = await sessions.findWithUser(deps.store.db, owner.sessionId);
+  if (!found) return undefined;
+  const { session, user } = found;
+  if (session.revokedAt || session.expiresAt <= now || user.status !== 'active') return undefined;
+  const next = randomToken();
+  const expiresAt = new Date(now.getTime() + deps.config.refreshTokenDays * 86_400_000);
+  const done = await deps.store
+    .transaction(async (tx) => {
+      // allSettled, not all: every statement must have finished before COMMIT or ROLLBACK is sent.
+      const [spent, inserted, touched] = await Promise.allSettled([
+        refreshTokens.consume(tx, tokenHash, now),
+        refreshTokens.insert(tx, {
+          id: randomUUID(),
+          sessionId: session.id,
+          tokenHash: hashToken(next),
+          createdAt: now,
+          expiresAt,
+        }),
+        sessions.touchIfLive(tx, session.id, now, expiresAt),
+      ]);
+      for (const r of [spent, inserted, touched]) if (r.status === 'rejected') throw r.reason;
+      const ok =
+        spent.status === 'fulfilled' &&
+        spent.value.kind === 'ok' &&
+        spent.value.sessionId === session.id &&
+        touched.status === 'fulfilled' &&
+        touched.value;
+      if (!ok) throw NOT_LIVE;
+      return true;
+    })
+    .catch((err: unknown) => {
+      if (err === NOT_LIVE) return false;
+      throw err;
+    });
+  if (!done) return undefined;
+  return {
+    user,
+    session: { ...session, lastUsedAt: now, expiresAt },
+    tokens: await tokenPair(deps, user, session.id, next),
+  };
+}
+
+/** Every case, one step at a time in one transaction: spends, detects reuse (and revokes), or refuses. */
+async function rotateChecked(deps: AuthDeps, token: string, ctx: RequestContext): Promise<SignedIn> {
   const now = deps.clock.now();
   const next = randomToken();
   const expiresAt = new Date(now.getTime() + deps.config.refreshTokenDays * 86_400_000);

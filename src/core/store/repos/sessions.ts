@@ -109,6 +109,22 @@ export const sessions = {
       .execute();
   },
 
+  /**
+   * Extends a session only if it is live and its user active, checked in the same statement (so a
+   * revocation or suspension committed in between wins); true when it did.
+   */
+  async touchIfLive(ex: Executor, id: string, now: Date, expiresAt: Date): Promise<boolean> {
+    const res = await ex
+      .updateTable('sessions')
+      .set({ last_used_at: now, expires_at: expiresAt })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('status', '=', 'active'))
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  },
+
   /** Revokes the given live sessions; returns the ids actually revoked by this call. */
   async revoke(ex: Executor, ids: string[], reason: string, now: Date): Promise<string[]> {
     if (ids.length === 0) return [];
@@ -155,6 +171,21 @@ export const refreshTokens = {
         used_at: null,
       })
       .execute();
+  },
+
+  /** A refresh token's session and state, without changing it (a read outside any transaction). */
+  async peek(
+    ex: Executor,
+    tokenHash: string,
+  ): Promise<{ sessionId: string; used: boolean; expiresAt: Date } | undefined> {
+    const row = await ex
+      .selectFrom('refresh_tokens')
+      .select(['session_id', 'used_at', 'expires_at'])
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    return (
+      row && { sessionId: row.session_id, used: row.used_at !== null, expiresAt: toDate(row.expires_at) }
+    );
   },
 
   /** The session a refresh token belongs to, if it is one of `userId`'s. */
