@@ -70,12 +70,30 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, err: Jan
   return reply.status(err.status).type('application/json; charset=utf-8').send(errorBody(err, request.id));
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((raw, request, reply) => {
+/** Shed answers being held at once; past this they are sent at once (a held answer keeps a socket open). */
+const MAX_HELD = 1024;
+
+export function registerErrorHandling(app: FastifyInstance, opts: { shedDelayMs?: number } = {}): void {
+  const shedDelayMs = opts.shedDelayMs ?? 0;
+  let held = 0;
+  app.setErrorHandler(async (raw, request, reply) => {
     const err = toJanuaError(raw);
     if (err.status >= 500 && err.code === 'INTERNAL_ERROR')
       request.log.error({ err: raw }, 'unhandled error');
-    else if (err.status >= 500) request.log.warn({ code: err.code }, err.message);
+    else if (err.code === 'SERVICE_UNAVAILABLE' && err.retryAfter !== undefined) {
+      // Load shedding is the server working as designed: one line per shed request at info, not warn.
+      request.log.info({ code: err.code }, err.message);
+      // Pace the excess: a client that retries at once gets its answer after a short pause, so a retry
+      // loop costs the server a few requests a second instead of taking the cores the hashes run on.
+      if (shedDelayMs > 0 && held < MAX_HELD) {
+        held++;
+        try {
+          await new Promise((resolve) => setTimeout(resolve, shedDelayMs));
+        } finally {
+          held--;
+        }
+      }
+    } else if (err.status >= 500) request.log.warn({ code: err.code }, err.message);
     return sendError(reply, request, err);
   });
   app.setNotFoundHandler((request, reply) =>

@@ -45,6 +45,8 @@ export function isBcryptHash(hash: string): boolean {
  */
 export class PasswordHasher {
   private running = 0;
+  /** Places promised by reserve() and not yet used: they count as queued when deciding to shed. */
+  private reserved = 0;
   private readonly waiting: Array<() => void> = [];
   /** Moving average of one hash, in ms (seeded for cost 12 on a small machine; corrected after each hash). */
   private avgMs: number;
@@ -58,14 +60,21 @@ export class PasswordHasher {
     this.avgMs = 250 * 2 ** (rounds - 12);
   }
 
-  private async slot<T>(fn: () => Promise<T>): Promise<T> {
+  /** Throws 503 + Retry-After when one more hash would wait longer than `maxWaitMs` for a slot. */
+  private admit(): void {
+    const ahead = this.running + this.waiting.length + this.reserved;
+    if (ahead < this.concurrency) return;
+    const expectedWait = ((ahead - this.concurrency + 1) / this.concurrency) * this.avgMs;
+    if (expectedWait > this.maxWaitMs) {
+      throw new JanuaError('SERVICE_UNAVAILABLE', 'Too many sign-in requests at once; retry shortly', {
+        retryAfter: Math.max(1, Math.ceil(expectedWait / 1000)),
+      });
+    }
+  }
+
+  private async slot<T>(fn: () => Promise<T>, admitted = false): Promise<T> {
+    if (!admitted) this.admit();
     if (this.running >= this.concurrency) {
-      const expectedWait = ((this.waiting.length + 1) / this.concurrency) * this.avgMs;
-      if (expectedWait > this.maxWaitMs) {
-        throw new JanuaError('SERVICE_UNAVAILABLE', 'Too many sign-in requests at once; retry shortly', {
-          retryAfter: Math.max(1, Math.ceil(expectedWait / 1000)),
-        });
-      }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.running++;
@@ -81,19 +90,57 @@ export class PasswordHasher {
     }
   }
 
+  /**
+   * Takes a place in the queue now, or sheds at once (503). Sign-in reserves before it does any work, so a
+   * shed request costs no database round trip and is not counted as a failed attempt (under a flood,
+   * shedding must not lock accounts out). The place is given back by verify, verifyDummy or release.
+   */
+  reserve(): HashReservation {
+    this.admit();
+    this.reserved++;
+    let held = true;
+    const take = () => {
+      if (!held) throw new Error('hash reservation already used');
+      held = false;
+      this.reserved--;
+    };
+    return {
+      verify: (password, hash) => {
+        take();
+        return this.doVerify(password, hash, true);
+      },
+      verifyDummy: (password) => {
+        take();
+        return this.doVerifyDummy(password, true);
+      },
+      release: () => {
+        if (held) take();
+      },
+    };
+  }
+
   hash(password: string): Promise<string> {
     return this.slot(() => bcrypt.hash(password, this.rounds));
   }
 
   verify(password: string, hash: string): Promise<boolean> {
-    if (!isBcryptHash(hash)) return this.slot(async () => false);
-    return this.slot(() => bcrypt.compare(password, hash));
+    return this.doVerify(password, hash, false);
   }
 
   /** Spends the same time as a real check, for unknown users (no account enumeration by timing). */
-  async verifyDummy(password: string): Promise<false> {
+  verifyDummy(password: string): Promise<false> {
+    return this.doVerifyDummy(password, false);
+  }
+
+  private doVerify(password: string, hash: string, admitted: boolean): Promise<boolean> {
+    if (!isBcryptHash(hash)) return this.slot(async () => false, admitted);
+    return this.slot(() => bcrypt.compare(password, hash), admitted);
+  }
+
+  private async doVerifyDummy(password: string, admitted: boolean): Promise<false> {
     this.dummy ??= bcrypt.hash(randomToken(16), this.rounds);
-    await this.verify(password, await this.dummy);
+    const dummy = await this.dummy;
+    await this.doVerify(password, dummy, admitted);
     return false;
   }
 
@@ -102,4 +149,12 @@ export class PasswordHasher {
     this.dummy ??= bcrypt.hash(randomToken(16), this.rounds);
     return this.dummy;
   }
+}
+
+/** A place in the hash queue, from PasswordHasher.reserve(); used once, or released. */
+export interface HashReservation {
+  verify(password: string, hash: string): Promise<boolean>;
+  verifyDummy(password: string): Promise<false>;
+  /** Gives the place back if it was not used (safe to call always, e.g. in a finally). */
+  release(): void;
 }

@@ -13,7 +13,7 @@ import { refreshTokens, type Session, sessions } from '../store/repos/sessions.j
 import { users } from '../store/repos/users.js';
 import type { Executor } from '../store/store.js';
 import { normalizeEmail, type User } from '../users/model.js';
-import { checkPasswordPolicy, MAX_PASSWORD_BYTES } from './passwords.js';
+import { checkPasswordPolicy, type HashReservation, MAX_PASSWORD_BYTES } from './passwords.js';
 import { type AccessClaims, signAccessToken, verifyAccessToken } from './tokens.js';
 
 export interface TokenPair {
@@ -101,6 +101,22 @@ export async function signIn(
 ): Promise<SignedIn> {
   const email = normalizeEmail(input.email);
   if (Buffer.byteLength(input.password, 'utf8') > MAX_PASSWORD_BYTES) throw unauthenticated();
+  // Shed before anything is counted or read: a request the server cannot hash for soon is not an attempt.
+  const reservation = deps.hasher.reserve();
+  try {
+    return await signInReserved(deps, email, input.password, reservation, ctx);
+  } finally {
+    reservation.release();
+  }
+}
+
+async function signInReserved(
+  deps: AuthDeps,
+  email: string,
+  password: string,
+  reservation: HashReservation,
+  ctx: RequestContext,
+): Promise<SignedIn> {
   const key = attemptKey(email);
   const windowMs = deps.config.lockoutMinutes * 60_000;
   const max = deps.config.lockoutMaxAttempts;
@@ -163,9 +179,7 @@ export async function signIn(
   const user = await users.findByEmail(deps.store.db, email);
   const hash =
     user && user.status !== 'deleted' ? await passwordCredentials.getHash(deps.store.db, user.id) : undefined;
-  const ok = hash
-    ? await deps.hasher.verify(input.password, hash)
-    : await deps.hasher.verifyDummy(input.password);
+  const ok = hash ? await reservation.verify(password, hash) : await reservation.verifyDummy(password);
   const now = deps.clock.now();
   if (!ok || !user) {
     await deps.store.transaction(async (tx) => {
@@ -304,6 +318,68 @@ async function tokenPair(deps: AuthDeps, user: User, sessionId: string, refresh:
  */
 export async function refresh(deps: AuthDeps, token: string, ctx: RequestContext): Promise<SignedIn> {
   if (!token || token.length > 512) throw tokenError('Invalid refresh token');
+  return (await rotateLive(deps, token)) ?? rotateChecked(deps, token, ctx);
+}
+
+const NOT_LIVE = Symbol('not live');
+
+/**
+ * The common case — an unspent token of a live session of an active user — in three round trips on the
+ * writer instead of six: the session and user are read first on a read connection, then the three writes
+ * (spend, new token, extend the session) go out together in one transaction. Every condition is checked
+ * again inside it (the spend only if unspent, the extension only if the session is live and the user
+ * active), and anything unexpected rolls back and returns undefined, so rotateChecked decides: a spent
+ * token (reuse), an unknown, revoked or expired one, or a race with a revocation.
+ */
+async function rotateLive(deps: AuthDeps, token: string): Promise<SignedIn | undefined> {
+  const now = deps.clock.now();
+  const tokenHash = hashToken(token);
+  const owner = await refreshTokens.peek(deps.store.db, tokenHash);
+  if (!owner || owner.used || owner.expiresAt <= now) return undefined;
+  const found = await sessions.findWithUser(deps.store.db, owner.sessionId);
+  if (!found) return undefined;
+  const { session, user } = found;
+  if (session.revokedAt || session.expiresAt <= now || user.status !== 'active') return undefined;
+  const next = randomToken();
+  const expiresAt = new Date(now.getTime() + deps.config.refreshTokenDays * 86_400_000);
+  const done = await deps.store
+    .transaction(async (tx) => {
+      // allSettled, not all: every statement must have finished before COMMIT or ROLLBACK is sent.
+      const [spent, inserted, touched] = await Promise.allSettled([
+        refreshTokens.consume(tx, tokenHash, now),
+        refreshTokens.insert(tx, {
+          id: randomUUID(),
+          sessionId: session.id,
+          tokenHash: hashToken(next),
+          createdAt: now,
+          expiresAt,
+        }),
+        sessions.touchIfLive(tx, session.id, now, expiresAt),
+      ]);
+      for (const r of [spent, inserted, touched]) if (r.status === 'rejected') throw r.reason;
+      const ok =
+        spent.status === 'fulfilled' &&
+        spent.value.kind === 'ok' &&
+        spent.value.sessionId === session.id &&
+        touched.status === 'fulfilled' &&
+        touched.value;
+      if (!ok) throw NOT_LIVE;
+      return true;
+    })
+    .catch((err: unknown) => {
+      if (err === NOT_LIVE) return false;
+      throw err;
+    });
+  if (!done) return undefined;
+  return {
+    user,
+    session: { ...session, lastUsedAt: now, expiresAt },
+    tokens: await tokenPair(deps, user, session.id, next),
+  };
+}
+
+/** Every case, one step at a time in one transaction: spends, detects reuse (and revokes), or refuses. */
+async function rotateChecked(deps: AuthDeps, token: string, ctx: RequestContext): Promise<SignedIn> {
   const now = deps.clock.now();
   const next = randomToken();
   const expiresAt = new Date(now.getTime() + deps.config.refreshTokenDays * 86_400_000);

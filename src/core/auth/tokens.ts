@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../clock.js';
 import type { JanuaConfig } from '../config/schema.js';
@@ -32,16 +33,47 @@ export async function signAccessToken(
   const now = Math.floor(deps.clock.now().getTime() / 1000);
   const claims: Record<string, unknown> = { sid: subject.sessionId, type: 'access', email: subject.email };
   if (subject.org) claims['org'] = subject.org;
-  return new SignJWT(claims)
+  const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: 'JWT' })
     .setIssuer(deps.config.baseUrl)
     .setAudience(deps.config.jwtAudience)
     .setSubject(subject.userId)
     .setJti(randomUUID())
     .setIssuedAt(now)
-    .setExpirationTime(now + deps.config.accessTokenMinutes * 60)
-    .sign(key);
+    .setExpirationTime(now + deps.config.accessTokenMinutes * 60);
+  await signing.acquire();
+  try {
+    return await jwt.sign(key);
+  } finally {
+    signing.release();
+  }
 }
+
+/** A counting semaphore: at most `size` holders, the rest wait in order. */
+class Semaphore {
+  private held = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly size: number) {}
+  async acquire(): Promise<void> {
+    if (this.held < this.size) {
+      this.held++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held--;
+  }
+}
+
+/**
+ * RS256 signatures in flight at once: one per core keeps every core signing. Each signature is a WebCrypto
+ * job in libuv's small thread pool, which SQLite's queries share; an unbounded burst (every refresh at
+ * once) queued each database round trip behind dozens of signatures, and a refresh makes six of them.
+ */
+const signing = new Semaphore(availableParallelism());
 
 /**
  * Verifies signature, algorithm, issuer, audience and lifetime. Only RS256 is accepted (RFC 8725 §3.1:
@@ -49,6 +81,19 @@ export async function signAccessToken(
  * before any key is used. Unknown `kid`s trigger one throttled key reload, then fail.
  */
 export async function verifyAccessToken(deps: TokenDeps, token: string): Promise<AccessClaims> {
+  const cache = verifiedCache(deps.keys);
+  const hit = cache.get(token);
+  if (hit) {
+    // Same text, same key still published: the signature and the static claims hold as before; only the
+    // clock can have changed. (The caller still checks the session on every request.)
+    if ((await deps.keys.verifier(hit.kid)) === hit.key) {
+      const now = Math.floor(deps.clock.now().getTime() / 1000);
+      if (hit.claims.exp > now - CLOCK_TOLERANCE_S) return hit.claims;
+      cache.delete(token);
+      throw tokenError('Token has expired');
+    }
+    cache.delete(token);
+  }
   let kid: string | undefined;
   try {
     const header = decodeProtectedHeader(token);
@@ -70,7 +115,7 @@ export async function verifyAccessToken(deps: TokenDeps, token: string): Promise
       audience: deps.config.jwtAudience,
       requiredClaims: ['sub', 'sid', 'jti', 'exp', 'iat'],
       currentDate: deps.clock.now(),
-      clockTolerance: 30,
+      clockTolerance: CLOCK_TOLERANCE_S,
     }));
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) throw tokenError('Token has expired');
@@ -80,5 +125,34 @@ export async function verifyAccessToken(deps: TokenDeps, token: string): Promise
   if (payload['type'] !== 'access' || typeof payload['sid'] !== 'string' || typeof payload.sub !== 'string') {
     throw tokenError('Not an access token');
   }
-  return payload as AccessClaims;
+  const claims = Object.freeze(payload) as AccessClaims;
+  if (cache.size >= VERIFIED_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(token, { claims, kid, key });
+  return claims;
+}
+
+const CLOCK_TOLERANCE_S = 30;
+const VERIFIED_CACHE_SIZE = 10_000;
+
+type VerifyKey = NonNullable<Awaited<ReturnType<KeyRing['verifier']>>>;
+interface Verified {
+  claims: AccessClaims;
+  kid: string;
+  key: VerifyKey;
+}
+
+/**
+ * Access tokens whose signature and claims verified, by their exact text, per key ring. A client sends the
+ * same token for hours; checking its RS256 signature again each time gives nothing new (the same bytes
+ * verify under the same key) and cost a thread-pool round trip per request. A hit still needs its key to
+ * be published now (a removed key invalidates it) and a current `exp`.
+ */
+const verifiedByRing = new WeakMap<KeyRing, Map<string, Verified>>();
+function verifiedCache(keys: KeyRing): Map<string, Verified> {
+  let cache = verifiedByRing.get(keys);
+  if (!cache) {
+    cache = new Map();
+    verifiedByRing.set(keys, cache);
+  }
+  return cache;
 }

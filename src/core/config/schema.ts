@@ -42,6 +42,7 @@ export interface JanuaConfig {
   bcryptRounds: number;
   passwordHashConcurrency: number;
   passwordHashMaxWaitMs: number;
+  passwordHashShedDelayMs: number;
   passwordMinLength: number;
   passwordRequireUppercase: boolean;
   passwordRequireLowercase: boolean;
@@ -201,10 +202,19 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: 'passwordHashMaxWaitMs',
     env: 'PASSWORD_HASH_MAX_WAIT_MS',
     type: 'int',
-    default: 1000,
+    default: 500,
     min: 0,
     max: 60000,
     doc: 'Estimated queue wait above which a password request is shed with 503 and `Retry-After` instead of queued.',
+  },
+  {
+    key: 'passwordHashShedDelayMs',
+    env: 'PASSWORD_HASH_SHED_DELAY_MS',
+    type: 'int',
+    default: 250,
+    min: 0,
+    max: 5000,
+    doc: 'How long a shed password request (503) is held before it is answered, so clients that retry at once without honouring `Retry-After` cannot take the CPU the hashes need (0: answer at once).',
   },
   {
     key: 'passwordMinLength',

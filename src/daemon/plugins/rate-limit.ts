@@ -70,6 +70,17 @@ export const rateLimit = fp(
     const { config, store } = opts;
     if (!config.rateLimitEnabled) return;
     const whitelist = buildWhitelist(config.rateLimitWhitelist);
+    // BlockList.check parses the address on every call; a client's answer never changes, so keep it.
+    const seen = new Map<string, boolean>();
+    const whitelisted = (ip: string): boolean => {
+      let hit = seen.get(ip);
+      if (hit === undefined) {
+        if (seen.size >= 10_000) seen.clear();
+        hit = isWhitelisted(whitelist, ip);
+        seen.set(ip, hit);
+      }
+      return hit;
+    };
     const general: Window[] = [
       { name: 'm', limit: config.rateLimitPerMinute, ms: 60_000 },
       { name: 'h', limit: config.rateLimitPerHour, ms: 3_600_000 },
@@ -78,7 +89,7 @@ export const rateLimit = fp(
 
     app.addHook('onRequest', async (request, reply) => {
       const routeConfig = request.routeOptions.config;
-      if (routeConfig?.rateLimit === false || isWhitelisted(whitelist, request.ip)) return;
+      if (routeConfig?.rateLimit === false || whitelisted(request.ip)) return;
       const windows = routeConfig?.rateLimit === 'credentials' ? [...general, credentials] : general;
       const now = Date.now();
       const starts = windows.map((w) => Math.floor(now / w.ms) * w.ms);

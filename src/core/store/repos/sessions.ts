@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { CompiledQuery, InferResult, Selectable } from 'kysely';
 import type { User } from '../../users/model.js';
 import { toDate, toDateOrNull } from '../codec.js';
 import type { SessionsTable, UsersTable } from '../schema.js';
@@ -31,6 +31,26 @@ function decodeSession(r: Selectable<SessionsTable>): Session {
   };
 }
 
+function findWithUserQuery(ex: Executor, id: string) {
+  return ex
+    .selectFrom('sessions as s')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .selectAll('u')
+    .select([
+      's.id as s_id',
+      's.created_at as s_created_at',
+      's.last_used_at as s_last_used_at',
+      's.expires_at as s_expires_at',
+      's.revoked_at as s_revoked_at',
+      's.revoke_reason as s_revoke_reason',
+      's.ip as s_ip',
+      's.user_agent as s_user_agent',
+    ])
+    .where('s.id', '=', id);
+}
+type FindWithUserRow = InferResult<ReturnType<typeof findWithUserQuery>>[number];
+const findWithUserSql = new WeakMap<object, CompiledQuery<FindWithUserRow>>();
+
 export const sessions = {
   async insert(ex: Executor, s: Omit<Session, 'revokedAt' | 'revokeReason'>): Promise<void> {
     await ex
@@ -56,22 +76,15 @@ export const sessions = {
 
   /** The session with its user, in one round trip: what every authenticated request needs. */
   async findWithUser(ex: Executor, id: string): Promise<{ session: Session; user: User } | undefined> {
-    const row = await ex
-      .selectFrom('sessions as s')
-      .innerJoin('users as u', 'u.id', 's.user_id')
-      .selectAll('u')
-      .select([
-        's.id as s_id',
-        's.created_at as s_created_at',
-        's.last_used_at as s_last_used_at',
-        's.expires_at as s_expires_at',
-        's.revoked_at as s_revoked_at',
-        's.revoke_reason as s_revoke_reason',
-        's.ip as s_ip',
-        's.user_agent as s_user_agent',
-      ])
-      .where('s.id', '=', id)
-      .executeTakeFirst();
+    // Built and compiled once per dialect (it runs on every authenticated request); only the id changes.
+    const adapter = ex.getExecutor().adapter;
+    let template = findWithUserSql.get(adapter);
+    if (!template) {
+      template = findWithUserQuery(ex, '').compile();
+      findWithUserSql.set(adapter, template);
+    }
+    const { rows } = await ex.executeQuery<FindWithUserRow>({ ...template, parameters: [id] });
+    const row = rows[0];
     if (!row) return undefined;
     const user = decodeUser(row as unknown as Selectable<UsersTable>);
     const session = decodeSession({
@@ -107,6 +120,22 @@ export const sessions = {
       .set({ last_used_at: now, expires_at: expiresAt })
       .where('id', '=', id)
       .execute();
+  },
+
+  /**
+   * Extends a session only if it is live and its user active, checked in the same statement (so a
+   * revocation or suspension committed in between wins); true when it did.
+   */
+  async touchIfLive(ex: Executor, id: string, now: Date, expiresAt: Date): Promise<boolean> {
+    const res = await ex
+      .updateTable('sessions')
+      .set({ last_used_at: now, expires_at: expiresAt })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('status', '=', 'active'))
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
   },
 
   /** Revokes the given live sessions; returns the ids actually revoked by this call. */
@@ -155,6 +184,21 @@ export const refreshTokens = {
         used_at: null,
       })
       .execute();
+  },
+
+  /** A refresh token's session and state, without changing it (a read outside any transaction). */
+  async peek(
+    ex: Executor,
+    tokenHash: string,
+  ): Promise<{ sessionId: string; used: boolean; expiresAt: Date } | undefined> {
+    const row = await ex
+      .selectFrom('refresh_tokens')
+      .select(['session_id', 'used_at', 'expires_at'])
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    return (
+      row && { sessionId: row.session_id, used: row.used_at !== null, expiresAt: toDate(row.expires_at) }
+    );
   },
 
   /** The session a refresh token belongs to, if it is one of `userId`'s. */

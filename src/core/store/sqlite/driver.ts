@@ -3,9 +3,12 @@
  * synchronous API; this is the small asynchronous driver the architecture asks for, and the only file that
  * touches `sqlite3` directly.
  *
- * One connection per process, guarded by a mutex: SQLite has one writer anyway, and a transaction must own
- * the connection until it ends. Transactions start with BEGIN IMMEDIATE so another process (a CLI command
- * next to the daemon) waits on the busy timeout instead of failing with SQLITE_BUSY half-way through.
+ * One writing connection per process, guarded by a mutex: SQLite has one writer anyway, and a transaction
+ * must own the connection until it ends. Transactions start with BEGIN IMMEDIATE so another process (a CLI
+ * command next to the daemon) waits on the busy timeout instead of failing with SQLITE_BUSY half-way through.
+ * A plain SELECT outside a transaction runs on one of a few read-only connections instead (WAL lets readers
+ * run next to the writer, each statement on the last committed state, like READ COMMITTED on Postgres), so
+ * the per-request session check never queues behind writes. Statements are prepared once per connection.
  */
 import {
   type CompiledQuery,
@@ -32,26 +35,62 @@ function bindable(value: unknown): unknown {
 }
 
 const RETURNS_ROWS = /^\s*(select|with|pragma|values|explain)\b|\breturning\b/i;
+/** Statements a read-only connection may run outside a transaction. */
+const READ_ONLY = /^\s*select\b/i;
+/** Prepared statements kept per connection (Kysely emits the same SQL text for the same query shape). */
+const STATEMENT_CACHE_SIZE = 256;
 
 class SqliteConnection implements DatabaseConnection {
+  private readonly statements = new Map<string, Promise<sqlite3.Statement>>();
+  /** Queries sent and not yet answered: readers are picked by this. */
+  inflight = 0;
+
   constructor(private readonly db: sqlite3.Database) {}
 
-  executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+  private statement(sql: string): Promise<sqlite3.Statement> {
+    let stmt = this.statements.get(sql);
+    if (stmt) {
+      // Map order is insertion order: re-insert to keep the most recently used last.
+      this.statements.delete(sql);
+      this.statements.set(sql, stmt);
+      return stmt;
+    }
+    stmt = new Promise<sqlite3.Statement>((resolve, reject) => {
+      const s = this.db.prepare(sql, (err) => (err ? reject(err) : resolve(s)));
+    });
+    // A statement that fails to prepare (a syntax error, a missing table before migrations) is not kept.
+    stmt.catch(() => this.statements.delete(sql));
+    this.statements.set(sql, stmt);
+    if (this.statements.size > STATEMENT_CACHE_SIZE) {
+      const [oldest, evicted] = this.statements.entries().next().value!;
+      this.statements.delete(oldest);
+      evicted.then((s) => s.finalize()).catch(() => {});
+    }
+    return stmt;
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const params = query.parameters.map(bindable);
-    if (RETURNS_ROWS.test(query.sql)) {
-      return new Promise((resolve, reject) => {
-        this.db.all(query.sql, params, (err, rows) => {
+    this.inflight++;
+    try {
+      const stmt = await this.statement(query.sql);
+      if (RETURNS_ROWS.test(query.sql)) {
+        return await new Promise((resolve, reject) => {
+          stmt.all(params, (err, rows) => {
+            if (err) reject(err);
+            else resolve({ rows: rows as R[], numAffectedRows: BigInt(rows.length) });
+          });
+        });
+      }
+      return await new Promise((resolve, reject) => {
+        stmt.run(params, function (this: sqlite3.RunResult, err: Error | null) {
           if (err) reject(err);
-          else resolve({ rows: rows as R[], numAffectedRows: BigInt(rows.length) });
+          else resolve({ rows: [], numAffectedRows: BigInt(this.changes), insertId: BigInt(this.lastID) });
         });
       });
+    } finally {
+      this.inflight--;
     }
-    return new Promise((resolve, reject) => {
-      this.db.run(query.sql, params, function (this: sqlite3.RunResult, err: Error | null) {
-        if (err) reject(err);
-        else resolve({ rows: [], numAffectedRows: BigInt(this.changes), insertId: BigInt(this.lastID) });
-      });
-    });
   }
 
   async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
@@ -61,6 +100,15 @@ class SqliteConnection implements DatabaseConnection {
 
   exec(sql: string): Promise<void> {
     return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
+  }
+
+  async close(): Promise<void> {
+    const stmts = [...this.statements.values()];
+    this.statements.clear();
+    await Promise.all(
+      stmts.map((p) => p.then((s) => new Promise<void>((r) => s.finalize(() => r()))).catch(() => {})),
+    );
+    await new Promise<void>((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
   }
 }
 
@@ -81,55 +129,123 @@ export interface SqliteDialectOptions {
   /** File path, or `:memory:`. */
   filename: string;
   busyTimeoutMs?: number;
+  /** Read-only connections for SELECTs outside transactions (default 2; none for `:memory:`). */
+  readers?: number;
+}
+
+function open(filename: string, mode: number): Promise<sqlite3.Database> {
+  return new Promise<sqlite3.Database>((resolve, reject) => {
+    const db = new sqlite3.Database(filename, mode, (err) => (err ? reject(err) : resolve(db)));
+  });
+}
+
+/**
+ * What Kysely holds between acquireConnection and releaseConnection. It takes the writer's lock only for a
+ * transaction or a write; a lone SELECT goes to the least busy reader.
+ */
+class Handle implements DatabaseConnection {
+  /** Set while this handle owns the writer (from BEGIN until COMMIT/ROLLBACK). */
+  unlock: (() => void) | undefined;
+
+  constructor(private readonly driver: SqliteDriver) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.unlock) return this.driver.writer.executeQuery<R>(query);
+    const reader = READ_ONLY.test(query.sql) ? this.driver.reader() : undefined;
+    if (reader) return reader.executeQuery<R>(query);
+    const unlock = await this.driver.mutex.lock();
+    try {
+      return await this.driver.writer.executeQuery<R>(query);
+    } finally {
+      unlock();
+    }
+  }
+
+  async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    const result = await this.executeQuery<R>(query);
+    for (const row of result.rows) yield { rows: [row] };
+  }
 }
 
 class SqliteDriver implements Driver {
-  private db: sqlite3.Database | undefined;
-  private connection: SqliteConnection | undefined;
-  private readonly mutex = new Mutex();
-  private release: (() => void) | undefined;
+  writer!: SqliteConnection;
+  private readers: SqliteConnection[] = [];
+  readonly mutex = new Mutex();
+  private destroyed = false;
 
   constructor(private readonly options: SqliteDialectOptions) {}
 
   async init(): Promise<void> {
-    this.db = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const db = new sqlite3.Database(this.options.filename, (err) => (err ? reject(err) : resolve(db)));
-    });
-    this.db.configure('busyTimeout', this.options.busyTimeoutMs ?? 5000);
-    this.connection = new SqliteConnection(this.db);
-    // WAL lets readers in other processes run while the daemon writes; foreign keys are off by default.
-    await this.connection.exec(
+    const { filename } = this.options;
+    const db = await open(filename, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE);
+    db.configure('busyTimeout', this.options.busyTimeoutMs ?? 5000);
+    this.writer = new SqliteConnection(db);
+    // WAL lets readers (ours and other processes') run while the daemon writes; foreign keys are off by default.
+    await this.writer.exec(
       'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;',
     );
+    const readers = filename === ':memory:' || filename === '' ? 0 : (this.options.readers ?? 2);
+    for (let i = 0; i < readers; i++) {
+      const r = await open(filename, sqlite3.OPEN_READONLY);
+      r.configure('busyTimeout', this.options.busyTimeoutMs ?? 5000);
+      this.readers.push(new SqliteConnection(r));
+    }
+  }
+
+  /** The reader with the fewest queries in flight, if there are readers. */
+  reader(): SqliteConnection | undefined {
+    let best: SqliteConnection | undefined;
+    for (const r of this.readers) if (!best || r.inflight < best.inflight) best = r;
+    return best;
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    this.release = await this.mutex.lock();
-    return this.connection!;
+    return new Handle(this);
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await (connection as SqliteConnection).exec('BEGIN IMMEDIATE');
+    const handle = connection as Handle;
+    const unlock = await this.mutex.lock();
+    try {
+      await this.writer.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      unlock();
+      throw err;
+    }
+    handle.unlock = unlock;
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await (connection as SqliteConnection).exec('COMMIT');
+    // On failure Kysely rolls back, which releases the writer.
+    await this.writer.exec('COMMIT');
+    this.releaseWriter(connection as Handle);
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await (connection as SqliteConnection).exec('ROLLBACK');
+    try {
+      await this.writer.exec('ROLLBACK');
+    } finally {
+      this.releaseWriter(connection as Handle);
+    }
   }
 
-  async releaseConnection(): Promise<void> {
-    const release = this.release;
-    this.release = undefined;
-    release?.();
+  private releaseWriter(handle: Handle): void {
+    const unlock = handle.unlock;
+    handle.unlock = undefined;
+    unlock?.();
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    // Only reached with the writer still held if a transaction ended without COMMIT or ROLLBACK.
+    this.releaseWriter(connection as Handle);
   }
 
   async destroy(): Promise<void> {
-    const db = this.db;
-    this.db = undefined;
-    if (db) await new Promise<void>((resolve, reject) => db.close((err) => (err ? reject(err) : resolve())));
+    if (this.destroyed || !this.writer) return;
+    this.destroyed = true;
+    const all = [...this.readers, this.writer];
+    this.readers = [];
+    await Promise.all(all.map((c) => c.close()));
   }
 }
 
