@@ -18,6 +18,7 @@ import { rateLimit } from './plugins/rate-limit.js';
 import { type CounterStore, MemoryCounterStore, RedisCounterStore } from './rate-limit-store.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
+import { userRoutes } from './routes/users.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ErrorBody } from './schemas.js';
 
@@ -116,5 +117,6 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   });
   await app.register(wellKnownRoutes, { deps });
   await app.register(authRoutes, { prefix: '/api/v1/auth', deps });
+  await app.register(userRoutes, { prefix: '/api/v1/users', deps });
   return app;
 }

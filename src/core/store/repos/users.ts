@@ -42,6 +42,30 @@ export interface NewUser {
   now: Date;
 }
 
+function newUserRow(u: NewUser) {
+  return {
+    id: u.id,
+    email: u.email,
+    email_verified: u.emailVerified ?? false,
+    first_name: u.firstName ?? null,
+    last_name: u.lastName ?? null,
+    username: u.username ?? null,
+    display_name: null,
+    profile_image_url: null,
+    phone_number: null,
+    phone_verified: false,
+    timezone: null,
+    locale: null,
+    status: 'active',
+    is_admin: u.isAdmin ?? false,
+    mfa_enabled: false,
+    user_metadata: json(u.userMetadata ?? {}),
+    created_at: u.now,
+    updated_at: u.now,
+    last_sign_in_at: null,
+  };
+}
+
 export type UserPatch = Partial<
   Pick<
     User,
@@ -79,32 +103,69 @@ const COLUMN: Record<keyof UserPatch, keyof UsersTable> = {
 
 export const users = {
   async insert(ex: Executor, u: NewUser): Promise<User> {
-    const row = await ex
-      .insertInto('users')
-      .values({
-        id: u.id,
-        email: u.email,
-        email_verified: u.emailVerified ?? false,
-        first_name: u.firstName ?? null,
-        last_name: u.lastName ?? null,
-        username: u.username ?? null,
-        display_name: null,
-        profile_image_url: null,
-        phone_number: null,
-        phone_verified: false,
-        timezone: null,
-        locale: null,
-        status: 'active',
-        is_admin: u.isAdmin ?? false,
-        mfa_enabled: false,
-        user_metadata: json(u.userMetadata ?? {}),
-        created_at: u.now,
-        updated_at: u.now,
-        last_sign_in_at: null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await ex.insertInto('users').values(newUserRow(u)).returningAll().executeTakeFirstOrThrow();
     return decodeUser(row);
+  },
+
+  /**
+   * Inserts many users in one statement; rows whose email is already taken are skipped (ON CONFLICT DO
+   * NOTHING). Returns the rows actually inserted.
+   */
+  async insertMany(ex: Executor, rows: readonly NewUser[]): Promise<Array<{ id: string; email: string }>> {
+    if (rows.length === 0) return [];
+    return ex
+      .insertInto('users')
+      .values(rows.map(newUserRow))
+      .onConflict((oc) => oc.column('email').doNothing())
+      .returning(['id', 'email'])
+      .execute();
+  },
+
+  /** Which of `emails` already belong to a user. */
+  async existingEmails(ex: Executor, emails: readonly string[]): Promise<Set<string>> {
+    if (emails.length === 0) return new Set();
+    const rows = await ex.selectFrom('users').select('email').where('email', 'in', emails).execute();
+    return new Set(rows.map((r) => r.email));
+  },
+
+  /** Active platform admins other than `exceptId`. */
+  async countActiveAdmins(ex: Executor, exceptId: string): Promise<number> {
+    const row = await ex
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('is_admin', '=', true)
+      .where('status', '=', 'active')
+      .where('id', '!=', exceptId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
+
+  /** Organizations in which the user is the only owner: deleting the user would leave them ownerless. */
+  async soleOwnerships(ex: Executor, userId: string): Promise<string[]> {
+    const rows = await ex
+      .selectFrom('organization_members as m')
+      .select('m.organization_id')
+      .where('m.user_id', '=', userId)
+      .where('m.role', '=', 'owner')
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('organization_members as o')
+              .select('o.user_id')
+              .whereRef('o.organization_id', '=', 'm.organization_id')
+              .where('o.role', '=', 'owner')
+              .where('o.user_id', '!=', userId),
+          ),
+        ),
+      )
+      .execute();
+    return rows.map((r) => r.organization_id);
+  },
+
+  /** Deletes the row; credentials, sessions and memberships go with it (ON DELETE CASCADE). */
+  async remove(ex: Executor, id: string): Promise<boolean> {
+    const res = await ex.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
   },
 
   async findById(ex: Executor, id: string): Promise<User | undefined> {
