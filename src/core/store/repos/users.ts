@@ -1,9 +1,9 @@
-import { type Selectable, sql } from 'kysely';
+import { type Selectable, type SelectQueryBuilder, sql } from 'kysely';
 import type { User, UserStatus } from '../../users/model.js';
 import { json, toBool, toDate, toDateOrNull, toJson } from '../codec.js';
 import type { Dialect } from '../migrations/types.js';
 import { prefixMatch } from '../prefix.js';
-import type { UsersTable } from '../schema.js';
+import type { Database, UsersTable } from '../schema.js';
 import type { Executor } from '../store.js';
 
 export function decodeUser(r: Selectable<UsersTable>): User {
@@ -216,7 +216,43 @@ export interface UserListFilter {
   createdBefore?: Date | undefined;
 }
 
+/** The filtered user query, before its select list and order: `page` runs it; benchmarks EXPLAIN it. */
+function filtered(ex: Executor, dialect: Dialect, f: UserListFilter) {
+  let q = ex.selectFrom('users');
+  if (f.search) {
+    const term = f.search.trim();
+    q = q.where((eb) =>
+      eb.or([
+        prefixMatch(eb, dialect, eb.ref('email'), term),
+        prefixMatch(eb, dialect, sql`lower(first_name)`, term),
+        prefixMatch(eb, dialect, sql`lower(last_name)`, term),
+      ]),
+    );
+  }
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.emailVerified !== undefined) q = q.where('email_verified', '=', f.emailVerified);
+  if (f.isAdmin !== undefined) q = q.where('is_admin', '=', f.isAdmin);
+  if (f.createdAfter) q = q.where('created_at', '>=', f.createdAfter);
+  if (f.createdBefore) q = q.where('created_at', '<', f.createdBefore);
+  if (f.organizationId) {
+    const org = f.organizationId;
+    q = q.where('id', 'in', (eb) =>
+      eb.selectFrom('organization_members').select('user_id').where('organization_id', '=', org),
+    );
+  }
+  return q;
+}
+
 export const userList = {
+  /** The page query and the count query for `f`, compiled (for EXPLAIN in benchmarks). */
+  compile(ex: Executor, dialect: Dialect, f: UserListFilter, sort: UserSort, limit: number, offset: number) {
+    const q = filtered(ex, dialect, f);
+    return {
+      page: ordered(q.selectAll(), sort).limit(limit).offset(offset).compile(),
+      count: q.select((eb) => eb.fn.countAll<number>().as('n')).compile(),
+    };
+  },
+
   /** One page of users matching `f`, and the total count; every filter is served by an index. */
   async page(
     ex: Executor,
@@ -226,40 +262,20 @@ export const userList = {
     limit: number,
     offset: number,
   ): Promise<{ rows: User[]; total: number }> {
-    let q = ex.selectFrom('users');
-    if (f.search) {
-      const term = f.search.trim();
-      q = q.where((eb) =>
-        eb.or([
-          prefixMatch(eb, dialect, eb.ref('email'), term),
-          prefixMatch(eb, dialect, sql`lower(first_name)`, term),
-          prefixMatch(eb, dialect, sql`lower(last_name)`, term),
-        ]),
-      );
-    }
-    if (f.status) q = q.where('status', '=', f.status);
-    if (f.emailVerified !== undefined) q = q.where('email_verified', '=', f.emailVerified);
-    if (f.isAdmin !== undefined) q = q.where('is_admin', '=', f.isAdmin);
-    if (f.createdAfter) q = q.where('created_at', '>=', f.createdAfter);
-    if (f.createdBefore) q = q.where('created_at', '<', f.createdBefore);
-    if (f.organizationId) {
-      const org = f.organizationId;
-      q = q.where('id', 'in', (eb) =>
-        eb.selectFrom('organization_members').select('user_id').where('organization_id', '=', org),
-      );
-    }
-    const desc = sort.startsWith('-');
-    const column = (desc ? sort.slice(1) : sort) as 'created_at' | 'email' | 'last_sign_in_at';
+    const q = filtered(ex, dialect, f);
     const [rows, count] = await Promise.all([
-      q
-        .selectAll()
-        .orderBy(column, desc ? 'desc' : 'asc')
-        .orderBy('id', desc ? 'desc' : 'asc')
-        .limit(limit)
-        .offset(offset)
-        .execute(),
+      ordered(q.selectAll(), sort).limit(limit).offset(offset).execute(),
       q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { rows: rows.map(decodeUser), total: Number(count.n) };
   },
 };
+
+function ordered<Q extends SelectQueryBuilder<Database, 'users', Selectable<UsersTable>>>(
+  q: Q,
+  sort: UserSort,
+): Q {
+  const desc = sort.startsWith('-');
+  const column = (desc ? sort.slice(1) : sort) as 'created_at' | 'email' | 'last_sign_in_at';
+  return q.orderBy(column, desc ? 'desc' : 'asc').orderBy('id', desc ? 'desc' : 'asc') as Q;
+}
