@@ -73,6 +73,9 @@ for (const dialect of dialects()) {
           .where('target_id', '=', targetId)
           .execute()
       ).length;
+    /** Calls and expects the documented error body. */
+    const refuse = async (status: number, code: string, ...args: Parameters<typeof call>) =>
+      expectError(await call(...args), status, code);
     const expectError = (r: { status: number; body: Body }, status: number, code: string) => {
       assert.equal(r.status, status, JSON.stringify(r.body));
       assert.equal(r.body['error_code'], code);
@@ -97,9 +100,9 @@ for (const dialect of dialects()) {
       await signUp('bob@example.com', 'Bob', 'Alder');
       await signUp('carol@other.org', 'Carol', 'Aliston');
 
-      expectError(await call('GET', '/api/v1/users', alice.token), 403, 'AUTHORIZATION_ERROR');
-      expectError(await call('GET', '/api/v1/users'), 401, 'AUTHENTICATION_ERROR');
-      expectError(await call('GET', '/api/v1/users', 'not-a-jwt'), 401, 'TOKEN_ERROR');
+      await refuse(403, 'AUTHORIZATION_ERROR', 'GET', '/api/v1/users', alice.token);
+      await refuse(401, 'AUTHENTICATION_ERROR', 'GET', '/api/v1/users');
+      await refuse(401, 'TOKEN_ERROR', 'GET', '/api/v1/users', 'not-a-jwt');
 
       const all = await call('GET', '/api/v1/users', admin.token);
       assert.equal(all.status, 200);
@@ -157,10 +160,12 @@ for (const dialect of dialects()) {
         .values({ organization_id: orgId, user_id: alice.id, role: 'owner', joined_at: now } as never)
         .execute();
       assert.deepEqual(await emails(`organization_id=${orgId}`), ['alice@example.com']);
-      expectError(
-        await call('GET', `/api/v1/users?organization_id=${randomUUID()}`, admin.token),
+      await refuse(
         404,
         'NOT_FOUND_ERROR',
+        'GET',
+        `/api/v1/users?organization_id=${randomUUID()}`,
+        admin.token,
       );
 
       const before = await state();
@@ -176,7 +181,7 @@ for (const dialect of dialects()) {
         'organization_id=acme',
         `search=${'a'.repeat(101)}`,
       ])
-        expectError(await call('GET', `/api/v1/users?${qs}`, admin.token), 422, 'VALIDATION_ERROR');
+        await refuse(422, 'VALIDATION_ERROR', 'GET', `/api/v1/users?${qs}`, admin.token);
       assert.equal(await state(), before, 'bad input changes nothing');
     });
 
@@ -194,13 +199,13 @@ for (const dialect of dialects()) {
       const me = await call('GET', '/api/v1/users/me', dan.token);
       assert.equal(me.status, 200, '/users/me is not taken for a user id');
       assert.equal(me.body['id'], dan.id);
-      expectError(await call('GET', `/api/v1/users/${dan.id}`, eve.token), 403, 'AUTHORIZATION_ERROR');
-      expectError(await call('GET', `/api/v1/users/${randomUUID()}`, eve.token), 403, 'AUTHORIZATION_ERROR');
-      expectError(await call('GET', `/api/v1/users/${dan.id}`), 401, 'AUTHENTICATION_ERROR');
-      expectError(await call('GET', '/api/v1/users/me'), 401, 'AUTHENTICATION_ERROR');
-      expectError(await call('GET', `/api/v1/users/${randomUUID()}`, admin.token), 404, 'NOT_FOUND_ERROR');
+      await refuse(403, 'AUTHORIZATION_ERROR', 'GET', `/api/v1/users/${dan.id}`, eve.token);
+      await refuse(403, 'AUTHORIZATION_ERROR', 'GET', `/api/v1/users/${randomUUID()}`, eve.token);
+      await refuse(401, 'AUTHENTICATION_ERROR', 'GET', `/api/v1/users/${dan.id}`);
+      await refuse(401, 'AUTHENTICATION_ERROR', 'GET', '/api/v1/users/me');
+      await refuse(404, 'NOT_FOUND_ERROR', 'GET', `/api/v1/users/${randomUUID()}`, admin.token);
       for (const bad of ['123', 'dan@example.com', `${dan.id}x`, "1'%20or%20'1'='1"])
-        expectError(await call('GET', `/api/v1/users/${bad}`, admin.token), 422, 'VALIDATION_ERROR');
+        await refuse(422, 'VALIDATION_ERROR', 'GET', `/api/v1/users/${bad}`, admin.token);
       assert.equal(
         (await call('GET', `/api/v1/users/${dan.id.toUpperCase()}`, admin.token)).body['id'],
         dan.id,
@@ -230,47 +235,29 @@ for (const dialect of dialects()) {
         { status: 'suspended' },
         { email: 'f@x.io' },
       ])
-        expectError(
-          await call('PATCH', `/api/v1/users/${fay.id}`, fay.token, body),
-          403,
-          'AUTHORIZATION_ERROR',
-        );
-      expectError(
-        await call('PATCH', `/api/v1/users/${gus.id}`, fay.token, { first_name: 'X' }),
-        403,
-        'AUTHORIZATION_ERROR',
-      );
-      expectError(
-        await call('PATCH', `/api/v1/users/${gus.id}`, null, { first_name: 'X' }),
-        401,
-        'AUTHENTICATION_ERROR',
-      );
-      expectError(await call('PATCH', `/api/v1/users/${gus.id}`, admin.token, {}), 422, 'VALIDATION_ERROR');
-      expectError(
-        await call('PATCH', `/api/v1/users/${gus.id}`, admin.token, { is_admin: 'yes' }),
-        422,
-        'VALIDATION_ERROR',
-      );
-      expectError(
-        await call('PATCH', `/api/v1/users/${gus.id}`, admin.token, { email: 'nope' }),
-        422,
-        'VALIDATION_ERROR',
-      );
-      expectError(
-        await call('PATCH', `/api/v1/users/${gus.id}`, admin.token, { status: 'deleted' }),
-        422,
-        'VALIDATION_ERROR',
-      );
-      expectError(
-        await call('PATCH', `/api/v1/users/${gus.id}`, admin.token, { email: 'FAY@example.com' }),
-        409,
-        'CONFLICT_ERROR',
-      );
-      expectError(
-        await call('PATCH', `/api/v1/users/${randomUUID()}`, admin.token, { first_name: 'X' }),
-        404,
-        'NOT_FOUND_ERROR',
-      );
+        await refuse(403, 'AUTHORIZATION_ERROR', 'PATCH', `/api/v1/users/${fay.id}`, fay.token, body);
+      await refuse(403, 'AUTHORIZATION_ERROR', 'PATCH', `/api/v1/users/${gus.id}`, fay.token, {
+        first_name: 'X',
+      });
+      await refuse(401, 'AUTHENTICATION_ERROR', 'PATCH', `/api/v1/users/${gus.id}`, null, {
+        first_name: 'X',
+      });
+      await refuse(422, 'VALIDATION_ERROR', 'PATCH', `/api/v1/users/${gus.id}`, admin.token, {});
+      await refuse(422, 'VALIDATION_ERROR', 'PATCH', `/api/v1/users/${gus.id}`, admin.token, {
+        is_admin: 'yes',
+      });
+      await refuse(422, 'VALIDATION_ERROR', 'PATCH', `/api/v1/users/${gus.id}`, admin.token, {
+        email: 'nope',
+      });
+      await refuse(422, 'VALIDATION_ERROR', 'PATCH', `/api/v1/users/${gus.id}`, admin.token, {
+        status: 'deleted',
+      });
+      await refuse(409, 'CONFLICT_ERROR', 'PATCH', `/api/v1/users/${gus.id}`, admin.token, {
+        email: 'FAY@example.com',
+      });
+      await refuse(404, 'NOT_FOUND_ERROR', 'PATCH', `/api/v1/users/${randomUUID()}`, admin.token, {
+        first_name: 'X',
+      });
       assert.equal(await state(), before, 'refused edits change nothing');
 
       const a = await call('PATCH', `/api/v1/users/${gus.id}`, admin.token, {
@@ -288,11 +275,9 @@ for (const dialect of dialects()) {
       assert.equal(s.body['status'], 'suspended');
       assert.equal(await tokenWorks(gus.token), false);
       before = await state();
-      expectError(
-        await call('PATCH', `/api/v1/users/${admin.id}`, admin.token, { is_admin: false }),
-        409,
-        'CONFLICT_ERROR',
-      );
+      await refuse(409, 'CONFLICT_ERROR', 'PATCH', `/api/v1/users/${admin.id}`, admin.token, {
+        is_admin: false,
+      });
       assert.equal(await state(), before, 'the last active admin keeps the role');
     });
 
@@ -301,51 +286,27 @@ for (const dialect of dialects()) {
       const ivy = await signUp('ivy@example.com');
       const refresh = (await signIn('hal@example.com')).body['refresh_token'] as string;
       let before = await state();
-      expectError(
-        await call('POST', `/api/v1/users/${hal.id}/suspend`, ivy.token),
-        403,
-        'AUTHORIZATION_ERROR',
-      );
-      expectError(
-        await call('POST', `/api/v1/users/${hal.id}/suspend`, hal.token),
-        403,
-        'AUTHORIZATION_ERROR',
-      );
-      expectError(await call('POST', `/api/v1/users/${hal.id}/suspend`), 401, 'AUTHENTICATION_ERROR');
-      expectError(
-        await call('POST', `/api/v1/users/${randomUUID()}/suspend`, admin.token),
-        404,
-        'NOT_FOUND_ERROR',
-      );
-      expectError(await call('POST', '/api/v1/users/nope/suspend', admin.token), 422, 'VALIDATION_ERROR');
-      expectError(
-        await call('POST', `/api/v1/users/${admin.id}/suspend`, admin.token),
-        409,
-        'CONFLICT_ERROR',
-      );
+      await refuse(403, 'AUTHORIZATION_ERROR', 'POST', `/api/v1/users/${hal.id}/suspend`, ivy.token);
+      await refuse(403, 'AUTHORIZATION_ERROR', 'POST', `/api/v1/users/${hal.id}/suspend`, hal.token);
+      await refuse(401, 'AUTHENTICATION_ERROR', 'POST', `/api/v1/users/${hal.id}/suspend`);
+      await refuse(404, 'NOT_FOUND_ERROR', 'POST', `/api/v1/users/${randomUUID()}/suspend`, admin.token);
+      await refuse(422, 'VALIDATION_ERROR', 'POST', '/api/v1/users/nope/suspend', admin.token);
+      await refuse(409, 'CONFLICT_ERROR', 'POST', `/api/v1/users/${admin.id}/suspend`, admin.token);
       assert.equal(await state(), before);
 
       const s = await call('POST', `/api/v1/users/${hal.id}/suspend`, admin.token);
       assert.equal(s.status, 200);
       assert.equal(s.body['status'], 'suspended');
       assert.equal(await tokenWorks(hal.token), false, 'the access token stops at once');
-      expectError(await call('GET', '/api/v1/users/me', hal.token), 401, 'TOKEN_ERROR');
-      expectError(
-        await call('POST', '/api/v1/auth/refresh', null, { refresh_token: refresh }),
-        401,
-        'TOKEN_ERROR',
-      );
+      await refuse(401, 'TOKEN_ERROR', 'GET', '/api/v1/users/me', hal.token);
+      await refuse(401, 'TOKEN_ERROR', 'POST', '/api/v1/auth/refresh', null, { refresh_token: refresh });
       expectError(await signIn('hal@example.com'), 403, 'AUTHORIZATION_ERROR');
       const events = await lastEvents(3);
       assert.equal(events.filter((e) => e === 'session.revoked').length, 2);
       assert.ok(events.includes('user.suspended'));
       assert.equal(await audited('user.suspend', hal.id), 1);
 
-      expectError(
-        await call('POST', `/api/v1/users/${hal.id}/reactivate`, ivy.token),
-        403,
-        'AUTHORIZATION_ERROR',
-      );
+      await refuse(403, 'AUTHORIZATION_ERROR', 'POST', `/api/v1/users/${hal.id}/reactivate`, ivy.token);
       const r = await call('POST', `/api/v1/users/${hal.id}/reactivate`, admin.token);
       assert.equal(r.body['status'], 'active');
       assert.deepEqual(await lastEvents(1), ['user.reactivated']);
@@ -365,20 +326,12 @@ for (const dialect of dialects()) {
       const kim = await signUp('kim@example.com');
       const lee = await signUp('lee@example.com');
       const before = await state();
-      expectError(await call('DELETE', `/api/v1/users/${jo.id}`, kim.token), 403, 'AUTHORIZATION_ERROR');
-      expectError(await call('DELETE', `/api/v1/users/${jo.id}`), 401, 'AUTHENTICATION_ERROR');
-      expectError(
-        await call('DELETE', `/api/v1/users/${jo.id}?hard=true`, jo.token),
-        403,
-        'AUTHORIZATION_ERROR',
-      );
-      expectError(await call('DELETE', `/api/v1/users/${randomUUID()}`, admin.token), 404, 'NOT_FOUND_ERROR');
-      expectError(await call('DELETE', '/api/v1/users/1', admin.token), 422, 'VALIDATION_ERROR');
-      expectError(
-        await call('DELETE', `/api/v1/users/${jo.id}?hard=maybe`, admin.token),
-        422,
-        'VALIDATION_ERROR',
-      );
+      await refuse(403, 'AUTHORIZATION_ERROR', 'DELETE', `/api/v1/users/${jo.id}`, kim.token);
+      await refuse(401, 'AUTHENTICATION_ERROR', 'DELETE', `/api/v1/users/${jo.id}`);
+      await refuse(403, 'AUTHORIZATION_ERROR', 'DELETE', `/api/v1/users/${jo.id}?hard=true`, jo.token);
+      await refuse(404, 'NOT_FOUND_ERROR', 'DELETE', `/api/v1/users/${randomUUID()}`, admin.token);
+      await refuse(422, 'VALIDATION_ERROR', 'DELETE', '/api/v1/users/1', admin.token);
+      await refuse(422, 'VALIDATION_ERROR', 'DELETE', `/api/v1/users/${jo.id}?hard=maybe`, admin.token);
       assert.equal(await state(), before);
 
       const d = await call('DELETE', `/api/v1/users/${jo.id}`, admin.token);
@@ -412,11 +365,7 @@ for (const dialect of dialects()) {
         .values({ organization_id: orgId, user_id: lee.id, role: 'owner', joined_at: now } as never)
         .execute();
       const held = await state();
-      expectError(
-        await call('DELETE', `/api/v1/users/${lee.id}?hard=true`, admin.token),
-        409,
-        'CONFLICT_ERROR',
-      );
+      await refuse(409, 'CONFLICT_ERROR', 'DELETE', `/api/v1/users/${lee.id}?hard=true`, admin.token);
       assert.equal(await state(), held);
       await t.c.store.db
         .insertInto('organization_members')
@@ -426,7 +375,7 @@ for (const dialect of dialects()) {
       assert.equal(h.status, 200, JSON.stringify(h.body));
       assert.equal(h.body['hard'], true);
       assert.equal(await tokenWorks(lee.token), false);
-      expectError(await call('GET', `/api/v1/users/${lee.id}`, admin.token), 404, 'NOT_FOUND_ERROR');
+      await refuse(404, 'NOT_FOUND_ERROR', 'GET', `/api/v1/users/${lee.id}`, admin.token);
       assert.equal(await audited('user.delete', lee.id), 1);
       assert.equal((await lastEvents(1))[0], 'user.deleted');
     });
@@ -434,27 +383,15 @@ for (const dialect of dialects()) {
     test('lock/unlock: admins only; a lock refuses sign-in with the lockout answer', async () => {
       const max = await signUp('max@example.com');
       const before = await state();
-      expectError(await call('POST', `/api/v1/users/${max.id}/lock`, max.token), 403, 'AUTHORIZATION_ERROR');
-      expectError(
-        await call('POST', `/api/v1/users/${max.id}/lock`, admin.token, { minutes: 0 }),
-        422,
-        'VALIDATION_ERROR',
-      );
-      expectError(
-        await call('POST', `/api/v1/users/${max.id}/lock`, admin.token, { minutes: 'ten' }),
-        422,
-        'VALIDATION_ERROR',
-      );
-      expectError(
-        await call('POST', `/api/v1/users/${randomUUID()}/lock`, admin.token),
-        404,
-        'NOT_FOUND_ERROR',
-      );
-      expectError(
-        await call('POST', `/api/v1/users/${max.id}/unlock`, max.token),
-        403,
-        'AUTHORIZATION_ERROR',
-      );
+      await refuse(403, 'AUTHORIZATION_ERROR', 'POST', `/api/v1/users/${max.id}/lock`, max.token);
+      await refuse(422, 'VALIDATION_ERROR', 'POST', `/api/v1/users/${max.id}/lock`, admin.token, {
+        minutes: 0,
+      });
+      await refuse(422, 'VALIDATION_ERROR', 'POST', `/api/v1/users/${max.id}/lock`, admin.token, {
+        minutes: 'ten',
+      });
+      await refuse(404, 'NOT_FOUND_ERROR', 'POST', `/api/v1/users/${randomUUID()}/lock`, admin.token);
+      await refuse(403, 'AUTHORIZATION_ERROR', 'POST', `/api/v1/users/${max.id}/unlock`, max.token);
       assert.equal(await state(), before);
 
       const l = await call('POST', `/api/v1/users/${max.id}/lock`, admin.token, { minutes: 30 });
@@ -494,47 +431,43 @@ for (const dialect of dialects()) {
         .body as unknown as Body[];
       assert.equal(adminView.length, 2);
       assert.ok(adminView.every((s) => s['current'] === false));
-      expectError(
-        await call('GET', `/api/v1/users/${ned.id}/sessions`, oz.token),
-        403,
-        'AUTHORIZATION_ERROR',
-      );
-      expectError(await call('GET', `/api/v1/users/${ned.id}/sessions`), 401, 'AUTHENTICATION_ERROR');
-      expectError(
-        await call('GET', `/api/v1/users/${randomUUID()}/sessions`, admin.token),
-        404,
-        'NOT_FOUND_ERROR',
-      );
+      await refuse(403, 'AUTHORIZATION_ERROR', 'GET', `/api/v1/users/${ned.id}/sessions`, oz.token);
+      await refuse(401, 'AUTHENTICATION_ERROR', 'GET', `/api/v1/users/${ned.id}/sessions`);
+      await refuse(404, 'NOT_FOUND_ERROR', 'GET', `/api/v1/users/${randomUUID()}/sessions`, admin.token);
 
       const other = sessions.find((s) => !s['current'])!['id'] as string;
       const ozSession = (
         (await call('GET', `/api/v1/users/${oz.id}/sessions`, oz.token)).body as unknown as Body[]
       )[0]!['id'];
       const before = await state();
-      expectError(
-        await call('DELETE', `/api/v1/users/${ned.id}/sessions/${other}`, oz.token),
+      await refuse(
         403,
         'AUTHORIZATION_ERROR',
+        'DELETE',
+        `/api/v1/users/${ned.id}/sessions/${other}`,
+        oz.token,
       );
-      expectError(
-        await call('DELETE', `/api/v1/users/${ned.id}/sessions/${ozSession}`, ned.token),
+      await refuse(
         404,
         'NOT_FOUND_ERROR',
+        'DELETE',
+        `/api/v1/users/${ned.id}/sessions/${ozSession}`,
+        ned.token,
       );
-      expectError(
-        await call('DELETE', `/api/v1/users/${ned.id}/sessions/${randomUUID()}`, ned.token),
+      await refuse(
         404,
         'NOT_FOUND_ERROR',
+        'DELETE',
+        `/api/v1/users/${ned.id}/sessions/${randomUUID()}`,
+        ned.token,
       );
-      expectError(
-        await call('DELETE', `/api/v1/users/${ned.id}/sessions/xyz`, ned.token),
-        422,
-        'VALIDATION_ERROR',
-      );
-      expectError(
-        await call('POST', `/api/v1/users/${ned.id}/sessions/revoke-all`, oz.token),
+      await refuse(422, 'VALIDATION_ERROR', 'DELETE', `/api/v1/users/${ned.id}/sessions/xyz`, ned.token);
+      await refuse(
         403,
         'AUTHORIZATION_ERROR',
+        'POST',
+        `/api/v1/users/${ned.id}/sessions/revoke-all`,
+        oz.token,
       );
       assert.equal(await state(), before);
 
@@ -543,11 +476,7 @@ for (const dialect of dialects()) {
       assert.deepEqual(await lastEvents(1), ['session.revoked']);
       assert.equal(await tokenWorks(second), false, 'the revoked session’s token stops at once');
       assert.equal(await tokenWorks(ned.token), true);
-      expectError(
-        await call('DELETE', `/api/v1/users/${ned.id}/sessions/${other}`, ned.token),
-        404,
-        'NOT_FOUND_ERROR',
-      );
+      await refuse(404, 'NOT_FOUND_ERROR', 'DELETE', `/api/v1/users/${ned.id}/sessions/${other}`, ned.token);
 
       await signIn('ned@example.com');
       const all = await call('POST', `/api/v1/users/${ned.id}/sessions/revoke-all`, admin.token);
