@@ -120,11 +120,10 @@ export function registerUsers(program: Command, io: Io): void {
             },
             CLI_CONTEXT,
           );
-          emitResult(
-            io,
-            o.json,
-            presentUserPage(page),
-            (d) => `${table(d.users, LIST_COLUMNS)}page ${d.page} of ${d.pages} (${d.total} users)\n`,
+          emitResult(io, o.json, presentUserPage(page), (d) =>
+            d.total
+              ? `${table(d.users, LIST_COLUMNS)}page ${d.page} of ${d.pages} (${d.total} users)\n`
+              : 'no users match\n',
           );
         },
       ),
