@@ -9,6 +9,7 @@ import { CLI_CONTEXT } from '../../src/core/events/events.js';
 import { createUser } from '../../src/core/users/service.js';
 import { GOOD_PASSWORD, type TestApp, testApp } from '../helpers/app.js';
 import { dialects } from '../helpers/db.js';
+import { SESSION_FIELDS } from '../helpers/users.js';
 
 type Body = Record<string, unknown>;
 
@@ -417,15 +418,7 @@ for (const dialect of dialects()) {
       assert.equal(list.status, 200);
       const sessions = list.body as unknown as Body[];
       assert.equal(sessions.length, 2);
-      assert.deepEqual(Object.keys(sessions[0]!).sort(), [
-        'created_at',
-        'current',
-        'expires_at',
-        'id',
-        'ip',
-        'last_used_at',
-        'user_agent',
-      ]);
+      assert.deepEqual(Object.keys(sessions[0]!).sort(), SESSION_FIELDS);
       assert.equal(sessions.filter((s) => s['current']).length, 1);
       const adminView = (await call('GET', `/api/v1/users/${ned.id}/sessions`, admin.token))
         .body as unknown as Body[];

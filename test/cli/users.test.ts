@@ -14,6 +14,7 @@ import { type Container, createContainer } from '../../src/core/container.js';
 import { ensureKeys } from '../../src/core/keys/keys.js';
 import { createTestDatabase, dialects, type TestDatabase, tempDir } from '../helpers/db.js';
 import { newMasterKey, runCli } from '../helpers/janua.js';
+import { SESSION_FIELDS } from '../helpers/users.js';
 
 const PASSWORD = 'SecurePass123!x';
 /** bcrypt of 'OtherPass123!x' (cost 4): an imported hash verifies as it is. */
@@ -254,15 +255,7 @@ for (const dialect of dialects()) {
       await signInAs('grace@example.com');
       const sessions = (await json(['sessions', 'grace@example.com'])) as unknown as Doc[];
       assert.equal(sessions.length, 2);
-      assert.deepEqual(Object.keys(sessions[0]!).sort(), [
-        'created_at',
-        'current',
-        'expires_at',
-        'id',
-        'ip',
-        'last_used_at',
-        'user_agent',
-      ]);
+      assert.deepEqual(Object.keys(sessions[0]!).sort(), SESSION_FIELDS);
       const table = await cli(['sessions', 'grace@example.com']);
       assert.match(table.stdout, /^ID\s+CREATED_AT\s+LAST_USED_AT\s+EXPIRES_AT/);
       assert.deepEqual(await json(['revoke-sessions', 'grace@example.com']), {
