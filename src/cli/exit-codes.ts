@@ -52,3 +52,14 @@ export function exitCodeFor(code: ErrorCode): number {
 export function exitCodeTableMarkdown(): string {
   return ['| Exit code | Meaning |', '|---|---|', ...EXIT_DOCS.map(([c, m]) => `| ${c} | ${m} |`)].join('\n');
 }
+
+/** Ends a command with a given exit code after it has printed its result (e.g. 3 for a partly failed batch). */
+export class ExitWith extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ExitWith';
+  }
+}

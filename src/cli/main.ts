@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { isJanuaError } from '../core/errors.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
+import { EXIT, ExitWith, exitCodeFor } from './exit-codes.js';
 import type { Io } from './output.js';
 import { buildProgram } from './program.js';
 
@@ -36,6 +36,10 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
       )
         return EXIT.OK;
       return EXIT.USAGE;
+    }
+    if (err instanceof ExitWith) {
+      io.err(`${err.message}\n`);
+      return err.exitCode;
     }
     if (isJanuaError(err)) {
       io.err(`error: ${err.message}\n`);

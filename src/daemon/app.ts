@@ -23,6 +23,7 @@ import { healthRoutes } from './routes/health.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { rbacRoutes } from './routes/rbac.js';
 import { roleRoutes } from './routes/roles.js';
+import { userRoutes } from './routes/users.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ErrorBody } from './schemas.js';
 
@@ -146,5 +147,6 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(organizationRoutes, { prefix: '/api/v1', deps });
   await app.register(roleRoutes, { prefix: '/api/v1', deps });
   await app.register(rbacRoutes, { prefix: '/api/v1', deps });
+  await app.register(userRoutes, { prefix: '/api/v1/users', deps });
   return app;
 }

@@ -1,5 +1,6 @@
 /** TypeBox schemas shared by several route areas. Response schemas list what may leave; the rest is dropped. */
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
+import type { ProfilePatch } from '../core/users/service.js';
 
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) =>
   Type.Union([t, Type.Null()]);
@@ -52,3 +53,36 @@ export function errors(...statuses: number[]): Record<number, typeof ErrorBody> 
 }
 
 export const MessageSchema = Type.Object({ message: Type.String() });
+
+const Name = Nullable(Type.String({ maxLength: 100 }));
+
+/** The profile fields a user may edit about themself (`PATCH /auth/profile`, `PATCH /users/{id}`). */
+export const ProfileFields = {
+  first_name: Type.Optional(Name),
+  last_name: Type.Optional(Name),
+  username: Type.Optional(
+    Nullable(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' })),
+  ),
+  display_name: Type.Optional(Name),
+  profile_image_url: Type.Optional(Nullable(Type.String({ maxLength: 2048, format: 'uri' }))),
+  phone_number: Type.Optional(Nullable(Type.String({ maxLength: 32, pattern: '^\\+?[0-9 ()-]{3,32}$' }))),
+  timezone: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
+  locale: Type.Optional(Nullable(Type.String({ maxLength: 35 }))),
+  user_metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+};
+const ProfileObject = Type.Object(ProfileFields);
+
+/** The API's profile fields onto core's ProfilePatch. */
+export function profilePatch(b: Static<typeof ProfileObject>): ProfilePatch {
+  return {
+    firstName: b.first_name,
+    lastName: b.last_name,
+    username: b.username,
+    displayName: b.display_name,
+    profileImageUrl: b.profile_image_url,
+    phoneNumber: b.phone_number,
+    timezone: b.timezone,
+    locale: b.locale,
+    userMetadata: b.user_metadata,
+  };
+}

@@ -41,7 +41,7 @@ export function checkEmail(raw: string): string {
 }
 
 /** Lockout counters are keyed by a hash of the email, whether or not an account has it. */
-const attemptKey = (email: string) => `signin:${sha256Hex(email)}`;
+export const signInAttemptKey = (email: string) => `signin:${sha256Hex(normalizeEmail(email))}`;
 
 export interface SignUpInput {
   email: string;
@@ -117,7 +117,7 @@ async function signInReserved(
   reservation: HashReservation,
   ctx: RequestContext,
 ): Promise<SignedIn> {
-  const key = attemptKey(email);
+  const key = signInAttemptKey(email);
   const windowMs = deps.config.lockoutMinutes * 60_000;
   const max = deps.config.lockoutMaxAttempts;
   const state = await signInAttempts.begin(deps.store.db, key, deps.clock.now(), windowMs);

@@ -54,6 +54,8 @@ export type DomainEventType =
   | 'user.verified'
   | 'user.suspended'
   | 'user.reactivated'
+  | 'user.locked'
+  | 'user.unlocked'
   | 'session.created'
   | 'session.revoked'
   | 'session.expired'
@@ -74,6 +76,23 @@ export type DomainEventType =
   | 'organization.role.updated'
   | 'organization.role.deleted';
 
+export interface DomainEvent {
+  type: DomainEventType;
+  aggregate: { type: string; id: string };
+  payload: Record<string, unknown>;
+}
+
+function outboxRow(e: DomainEvent, now: Date) {
+  return {
+    id: randomUUID(),
+    event_type: e.type,
+    aggregate_type: e.aggregate.type,
+    aggregate_id: e.aggregate.id,
+    payload: json(e.payload),
+    created_at: now,
+  };
+}
+
 /**
  * Appends a domain event to the outbox in the caller's transaction (transactional outbox): a crash never
  * loses an event, and an event is never published for a change that rolled back.
@@ -85,15 +104,14 @@ export async function emit(
   payload: Record<string, unknown>,
   now: Date,
 ): Promise<void> {
+  await ex.insertInto('outbox').values(outboxRow({ type, aggregate, payload }, now)).execute();
+}
+
+/** `emit` for many events in one statement (batch imports), in the caller's transaction. */
+export async function emitMany(ex: Executor, events: readonly DomainEvent[], now: Date): Promise<void> {
+  if (events.length === 0) return;
   await ex
     .insertInto('outbox')
-    .values({
-      id: randomUUID(),
-      event_type: type,
-      aggregate_type: aggregate.type,
-      aggregate_id: aggregate.id,
-      payload: json(payload),
-      created_at: now,
-    })
+    .values(events.map((e) => outboxRow(e, now)))
     .execute();
 }

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { checkPasswordPolicy, isBcryptHash } from '../auth/passwords.js';
 import { checkEmail } from '../auth/service.js';
-import { sha256Hex } from '../crypto/secrets.js';
 import type { Deps } from '../deps.js';
 import { conflict, notFound, validation } from '../errors.js';
 import { audit, emit, type RequestContext } from '../events/events.js';
-import { signInAttempts } from '../store/repos/attempts.js';
 import { passwordCredentials } from '../store/repos/credentials.js';
 import { type UserPatch, users } from '../store/repos/users.js';
+import type { Executor } from '../store/store.js';
 import { normalizeEmail, type User } from './model.js';
 
 type UserDeps = Pick<Deps, 'config' | 'store' | 'clock' | 'hasher'>;
@@ -59,37 +58,22 @@ export async function createUser(deps: UserDeps, input: CreateUserInput, ctx: Re
   });
 }
 
-/** Finds a user by id or email (CLI arguments accept either). */
-export async function findUser(deps: Pick<Deps, 'store'>, idOrEmail: string): Promise<User> {
+/** Finds a user by id or email (CLI arguments accept either), with any executor (a transaction too). */
+export async function findUserIn(ex: Executor, idOrEmail: string): Promise<User> {
   const user = idOrEmail.includes('@')
-    ? await users.findByEmail(deps.store.db, normalizeEmail(idOrEmail))
-    : /^[0-9a-f-]{36}$/i.test(idOrEmail)
-      ? await users.findById(deps.store.db, idOrEmail.toLowerCase())
+    ? await users.findByEmail(ex, normalizeEmail(idOrEmail))
+    : UUID_RE.test(idOrEmail)
+      ? await users.findById(ex, idOrEmail.toLowerCase())
       : undefined;
-  if (!user) throw notFound(`no user ${idOrEmail}`);
+  if (!user) throw notFound(`User ${idOrEmail} not found`);
   return user;
 }
 
-/** Lifts a sign-in lockout (the counter is per email, so this works for any email). */
-export async function unlockUser(
-  deps: Pick<Deps, 'store' | 'clock'>,
-  idOrEmail: string,
-  ctx: RequestContext,
-): Promise<{ user: User; wasLocked: boolean }> {
-  const user = await findUser(deps, idOrEmail);
-  const now = deps.clock.now();
-  return deps.store.transaction(async (tx) => {
-    const state = await signInAttempts.get(tx, `signin:${sha256Hex(user.email)}`);
-    await signInAttempts.reset(tx, `signin:${sha256Hex(user.email)}`);
-    const wasLocked = !!state?.lockedUntil && state.lockedUntil > now;
-    await audit(
-      tx,
-      ctx,
-      { action: 'user.unlock', targetType: 'user', targetId: user.id, metadata: { was_locked: wasLocked } },
-      now,
-    );
-    return { user, wasLocked };
-  });
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Finds a user by id or email (CLI arguments accept either). */
+export function findUser(deps: Pick<Deps, 'store'>, idOrEmail: string): Promise<User> {
+  return findUserIn(deps.store.db, idOrEmail);
 }
 
 export type ProfilePatch = Pick<

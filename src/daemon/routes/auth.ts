@@ -8,7 +8,7 @@ import type { Deps } from '../../core/deps.js';
 import { presentUser } from '../../core/users/model.js';
 import { updateProfile } from '../../core/users/service.js';
 import { requestContext } from '../plugins/authenticate.js';
-import { errors, TokenFields, UserSchema } from '../schemas.js';
+import { errors, ProfileFields, profilePatch, TokenFields, UserSchema } from '../schemas.js';
 
 const Name = Type.Union([Type.String({ maxLength: 100 }), Type.Null()]);
 const Email = Type.String({ minLength: 3, maxLength: 320 });
@@ -33,26 +33,7 @@ const SignOutBody = Type.Union([
 const SignOutQuery = Type.Object({
   all: Type.Optional(Type.Boolean({ description: 'End every session of the user' })),
 });
-const ProfileBody = Type.Object(
-  {
-    first_name: Type.Optional(Name),
-    last_name: Type.Optional(Name),
-    username: Type.Optional(
-      Type.Union([Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }), Type.Null()]),
-    ),
-    display_name: Type.Optional(Name),
-    profile_image_url: Type.Optional(
-      Type.Union([Type.String({ maxLength: 2048, format: 'uri' }), Type.Null()]),
-    ),
-    phone_number: Type.Optional(
-      Type.Union([Type.String({ maxLength: 32, pattern: '^\\+?[0-9 ()-]{3,32}$' }), Type.Null()]),
-    ),
-    timezone: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
-    locale: Type.Optional(Type.Union([Type.String({ maxLength: 35 }), Type.Null()])),
-    user_metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  },
-  { minProperties: 1 },
-);
+const ProfileBody = Type.Object(ProfileFields, { minProperties: 1 });
 
 const SessionResponse = Type.Object({ ...TokenFields, user: UserSchema });
 const SignUpResponse = Type.Object({
@@ -214,21 +195,10 @@ export async function authRoutes(app: FastifyInstance, opts: { deps: Deps }): Pr
       },
     },
     async (request) => {
-      const b = request.body;
       const user = await updateProfile(
         deps,
         request.auth!.user.id,
-        {
-          firstName: b.first_name,
-          lastName: b.last_name,
-          username: b.username,
-          displayName: b.display_name,
-          profileImageUrl: b.profile_image_url,
-          phoneNumber: b.phone_number,
-          timezone: b.timezone,
-          locale: b.locale,
-          userMetadata: b.user_metadata,
-        },
+        profilePatch(request.body),
         requestContext(request),
       );
       return presentUser(user);

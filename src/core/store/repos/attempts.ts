@@ -65,6 +65,15 @@ export const signInAttempts = {
     return Number(res.numUpdatedRows) > 0;
   },
 
+  /** An operator's lock: locked until `until` whatever the count (replaces a shorter or longer lock). */
+  async lockUntil(ex: Executor, key: string, until: Date, now: Date): Promise<void> {
+    await ex
+      .insertInto('sign_in_attempts')
+      .values({ key, failed_count: 0, locked_until: until, updated_at: now })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ locked_until: until, updated_at: now }))
+      .execute();
+  },
+
   async reset(ex: Executor, key: string): Promise<boolean> {
     const res = await ex.deleteFrom('sign_in_attempts').where('key', '=', key).executeTakeFirst();
     return Number(res.numDeletedRows) > 0;

@@ -21,4 +21,19 @@ export const passwordCredentials = {
       .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: hash, updated_at: now }))
       .execute();
   },
+
+  /** Stores hashes for users that have none yet (imports), in one statement. */
+  async insertMany(
+    ex: Executor,
+    rows: ReadonlyArray<{ userId: string; hash: string }>,
+    now: Date,
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    await ex
+      .insertInto('password_credentials')
+      .values(
+        rows.map((r) => ({ user_id: r.userId, password_hash: r.hash, created_at: now, updated_at: now })),
+      )
+      .execute();
+  },
 };

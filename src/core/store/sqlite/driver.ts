@@ -181,8 +181,10 @@ class SqliteDriver implements Driver {
     db.configure('busyTimeout', this.options.busyTimeoutMs ?? 5000);
     this.writer = new SqliteConnection(db);
     // WAL lets readers (ours and other processes') run while the daemon writes; foreign keys are off by default.
+    // A 64 MiB page cache (grown only as used; the default is 2 MiB) keeps the user indexes of 100k+ users in
+    // memory: it doubles bulk-import speed (bench/users.ts) and steadies list latency.
     await this.writer.exec(
-      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;',
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;',
     );
     const readers = filename === ':memory:' || filename === '' ? 0 : (this.options.readers ?? 2);
     for (let i = 0; i < readers; i++) {
