@@ -125,54 +125,32 @@ async function signInReserved(
     new JanuaError('AUTHENTICATION_ERROR', 'Too many failed sign-in attempts; try again later', {
       retryAfter: Math.max(1, Math.ceil((until.getTime() - deps.clock.now().getTime()) / 1000)),
     });
+  /** Audits a refused sign-in (and, with `lockUntil`, the lockout it starts) in one transaction. */
+  const refuse = async (target: { type: string; id: string }, reason: string, lockUntil?: Date) => {
+    const now = deps.clock.now();
+    await deps.store.transaction(async (tx) => {
+      if (lockUntil && (await signInAttempts.lock(tx, key, lockUntil, now))) {
+        const metadata = { attempts: state.failedCount };
+        await audit(
+          tx,
+          ctx,
+          { action: 'auth.lockout', targetType: target.type, targetId: target.id, metadata },
+          now,
+        );
+      }
+      const failure = { action: 'auth.signin', outcome: 'failure' as const, metadata: { reason } };
+      await audit(tx, ctx, { ...failure, targetType: target.type, targetId: target.id }, now);
+    });
+  };
+  const byEmail = { type: 'email', id: key };
   if (state.lockedUntil && state.lockedUntil > deps.clock.now()) {
-    await deps.store.transaction((tx) =>
-      audit(
-        tx,
-        ctx,
-        {
-          action: 'auth.signin',
-          outcome: 'failure',
-          targetType: 'email',
-          targetId: key,
-          metadata: { reason: 'locked' },
-        },
-        deps.clock.now(),
-      ),
-    );
+    await refuse(byEmail, 'locked');
     throw lockedErr(state.lockedUntil);
   }
   if (state.failedCount > max) {
     // More attempts than allowed are in flight or failed: lock now without comparing.
-    const now = deps.clock.now();
-    const until = new Date(now.getTime() + windowMs);
-    await deps.store.transaction(async (tx) => {
-      if (await signInAttempts.lock(tx, key, until, now)) {
-        await audit(
-          tx,
-          ctx,
-          {
-            action: 'auth.lockout',
-            targetType: 'email',
-            targetId: key,
-            metadata: { attempts: state.failedCount },
-          },
-          now,
-        );
-      }
-      await audit(
-        tx,
-        ctx,
-        {
-          action: 'auth.signin',
-          outcome: 'failure',
-          targetType: 'email',
-          targetId: key,
-          metadata: { reason: 'locked' },
-        },
-        now,
-      );
-    });
+    const until = new Date(deps.clock.now().getTime() + windowMs);
+    await refuse(byEmail, 'locked', until);
     throw lockedErr(until);
   }
 
@@ -182,54 +160,18 @@ async function signInReserved(
   const ok = hash ? await reservation.verify(password, hash) : await reservation.verifyDummy(password);
   const now = deps.clock.now();
   if (!ok || !user) {
-    await deps.store.transaction(async (tx) => {
-      if (state.failedCount >= max) {
-        const until = new Date(now.getTime() + windowMs);
-        if (await signInAttempts.lock(tx, key, until, now)) {
-          await audit(
-            tx,
-            ctx,
-            {
-              action: 'auth.lockout',
-              targetType: user ? 'user' : 'email',
-              targetId: user?.id ?? key,
-              metadata: { attempts: state.failedCount },
-            },
-            now,
-          );
-        }
-      }
-      await audit(
-        tx,
-        ctx,
-        {
-          action: 'auth.signin',
-          outcome: 'failure',
-          targetType: user ? 'user' : 'email',
-          targetId: user?.id ?? key,
-          metadata: { reason: 'invalid_credentials' },
-        },
-        now,
-      );
-    });
+    const target = user ? { type: 'user', id: user.id } : byEmail;
+    // The attempt that reaches the limit starts the lockout.
+    await refuse(
+      target,
+      'invalid_credentials',
+      state.failedCount >= max ? new Date(now.getTime() + windowMs) : undefined,
+    );
     throw unauthenticated();
   }
   // The password is right: only now may the answer depend on the account's state.
   if (user.status === 'suspended') {
-    await deps.store.transaction((tx) =>
-      audit(
-        tx,
-        ctx,
-        {
-          action: 'auth.signin',
-          outcome: 'failure',
-          targetType: 'user',
-          targetId: user.id,
-          metadata: { reason: 'suspended' },
-        },
-        now,
-      ),
-    );
+    await refuse({ type: 'user', id: user.id }, 'suspended');
     throw forbidden('This account is suspended');
   }
   const refresh = randomToken();
