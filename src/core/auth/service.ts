@@ -14,6 +14,7 @@ import { users } from '../store/repos/users.js';
 import type { Executor } from '../store/store.js';
 import { normalizeEmail, type User } from '../users/model.js';
 import { checkPasswordPolicy, type HashReservation, MAX_PASSWORD_BYTES } from './passwords.js';
+import { revokeSessions } from './revoke.js';
 import { type AccessClaims, signAccessToken, verifyAccessToken } from './tokens.js';
 
 export interface TokenPair {
@@ -227,21 +228,13 @@ async function openSession(
   );
   const live = await sessions.listLive(tx, user.id, now);
   const excess = live.filter((s) => s.id !== session.id).slice(deps.config.maxSessionsPerUser - 1);
-  const revoked = await sessions.revoke(
+  await revokeSessions(
     tx,
-    excess.map((s) => s.id),
+    user.id,
     'session_limit',
     now,
+    excess.map((s) => s.id),
   );
-  for (const id of revoked) {
-    await emit(
-      tx,
-      'session.revoked',
-      { type: 'session', id },
-      { session_id: id, user_id: user.id, reason: 'session_limit' },
-      now,
-    );
-  }
   return session;
 }
 
@@ -331,7 +324,7 @@ async function rotateChecked(deps: AuthDeps, token: string, ctx: RequestContext)
     const found = await sessions.findWithUser(tx, spent.sessionId);
     if (!found) return { kind: 'invalid' as const };
     if (spent.kind === 'reused') {
-      const revoked = await sessions.revoke(tx, [spent.sessionId], 'refresh_token_reuse', now);
+      await revokeSessions(tx, found.user.id, 'refresh_token_reuse', now, [spent.sessionId]);
       await audit(
         tx,
         ctx,
@@ -344,15 +337,6 @@ async function rotateChecked(deps: AuthDeps, token: string, ctx: RequestContext)
         },
         now,
       );
-      for (const id of revoked) {
-        await emit(
-          tx,
-          'session.revoked',
-          { type: 'session', id },
-          { session_id: id, user_id: found.user.id, reason: 'refresh_token_reuse' },
-          now,
-        );
-      }
       return { kind: 'reused' as const };
     }
     const { session, user } = found;
@@ -413,14 +397,14 @@ export async function signOut(
   return deps.store.transaction(async (tx) => {
     let revoked: string[];
     if (opts.all) {
-      revoked = await sessions.revokeAllForUser(tx, who.userId, 'signout_all', now);
+      revoked = await revokeSessions(tx, who.userId, 'signout_all', now);
     } else {
       const ids = [who.sessionId];
       if (opts.refreshToken) {
         const other = await refreshTokens.sessionOf(tx, hashToken(opts.refreshToken), who.userId);
         if (other && other !== who.sessionId) ids.push(other);
       }
-      revoked = await sessions.revoke(tx, ids, 'signout', now);
+      revoked = await revokeSessions(tx, who.userId, 'signout', now, ids);
     }
     await audit(
       tx,
@@ -433,15 +417,6 @@ export async function signOut(
       },
       now,
     );
-    for (const id of revoked) {
-      await emit(
-        tx,
-        'session.revoked',
-        { type: 'session', id },
-        { session_id: id, user_id: who.userId, reason: opts.all ? 'signout_all' : 'signout' },
-        now,
-      );
-    }
     return { revoked: revoked.length };
   });
 }

@@ -4,8 +4,10 @@
  * and operators (`cli`, `system`) may administer anyone; a signed-in user only themself, and only where an
  * operation says so. Every change writes its audit row and domain events in the transaction that makes it.
  */
+
 import { randomUUID } from 'node:crypto';
 import { checkPasswordPolicy, isBcryptHash } from '../auth/passwords.js';
+import { revokeSessions } from '../auth/revoke.js';
 import { checkEmail, signInAttemptKey } from '../auth/service.js';
 import type { Deps } from '../deps.js';
 import { conflict, forbidden, JanuaError, notFound, validation } from '../errors.js';
@@ -252,28 +254,6 @@ async function assertNotLastAdmin(tx: Executor, user: User): Promise<void> {
 }
 
 /** Revokes sessions and appends their `session.revoked` events. */
-async function revokeAll(
-  tx: Executor,
-  userId: string,
-  reason: string,
-  now: Date,
-  only?: string[],
-): Promise<string[]> {
-  const revoked = only
-    ? await sessions.revoke(tx, only, reason, now)
-    : await sessions.revokeAllForUser(tx, userId, reason, now);
-  await emitMany(
-    tx,
-    revoked.map((id) => ({
-      type: 'session.revoked' as const,
-      aggregate: { type: 'session', id },
-      payload: { session_id: id, user_id: userId, reason },
-    })),
-    now,
-  );
-  return revoked;
-}
-
 const TRANSITIONS: Record<UserStatus, { action: string; event: DomainEventType; revoke: boolean }> = {
   suspended: { action: 'user.suspend', event: 'user.suspended', revoke: true },
   active: { action: 'user.reactivate', event: 'user.reactivated', revoke: false },
@@ -296,7 +276,7 @@ async function changeStatus(
   const t = TRANSITIONS[to];
   const updated = user.status === to ? user : (await users.update(tx, user.id, { status: to }, now))!;
   const revoked = t.revoke
-    ? await revokeAll(tx, user.id, to === 'deleted' ? 'user_deleted' : 'user_suspended', now)
+    ? await revokeSessions(tx, user.id, to === 'deleted' ? 'user_deleted' : 'user_suspended', now)
     : [];
   await audit(
     tx,
@@ -384,7 +364,7 @@ export async function deleteUser(
         `${user.email} is the only owner of ${owned.length} organization(s) (${owned.join(', ')}); transfer ownership or delete them first`,
       );
     await assertNotLastAdmin(tx, user);
-    const revoked = await revokeAll(tx, user.id, 'user_deleted', now);
+    const revoked = await revokeSessions(tx, user.id, 'user_deleted', now);
     await users.remove(tx, user.id);
     await audit(
       tx,
@@ -458,7 +438,7 @@ export async function revokeUserSession(
       : undefined;
     if (!session || session.userId !== user.id || session.revokedAt || session.expiresAt <= now)
       throw notFound('Session not found');
-    await revokeAll(tx, user.id, 'revoked', now, [session.id]);
+    await revokeSessions(tx, user.id, 'revoked', now, [session.id]);
     await audit(
       tx,
       ctx,
@@ -483,7 +463,7 @@ export async function revokeUserSessions(
   const now = deps.clock.now();
   return deps.store.transaction(async (tx) => {
     const user = await findUserIn(tx, idOrEmail);
-    const revoked = await revokeAll(tx, user.id, 'revoked_all', now);
+    const revoked = await revokeSessions(tx, user.id, 'revoked_all', now);
     await audit(
       tx,
       ctx,
@@ -586,7 +566,7 @@ export async function setUserPassword(
     const user = await findUserIn(tx, idOrEmail);
     await passwordCredentials.set(tx, user.id, hash, now);
     await signInAttempts.reset(tx, signInAttemptKey(user.email));
-    const revoked = await revokeAll(tx, user.id, 'password_changed', now);
+    const revoked = await revokeSessions(tx, user.id, 'password_changed', now);
     await audit(
       tx,
       ctx,
