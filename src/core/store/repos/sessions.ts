@@ -214,6 +214,32 @@ export const refreshTokens = {
   },
 
   /**
+   * Spends an unspent, unexpired refresh token (one conditional UPDATE): its session id, or undefined when
+   * nothing was spent (unknown, already spent or expired; `consume` tells which).
+   */
+  async spend(ex: Executor, tokenHash: string, now: Date): Promise<string | undefined> {
+    const spent = await ex
+      .updateTable('refresh_tokens')
+      .set({ used_at: now })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .returning('session_id')
+      .executeTakeFirst();
+    return spent?.session_id;
+  },
+
+  /** Undoes `spend(ex, tokenHash, usedAt)` inside the same transaction (nothing outside it ever saw it). */
+  async unspend(ex: Executor, tokenHash: string, usedAt: Date): Promise<void> {
+    await ex
+      .updateTable('refresh_tokens')
+      .set({ used_at: null })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', '=', usedAt)
+      .execute();
+  },
+
+  /**
    * Spends a refresh token atomically: exactly one caller can flip `used_at` from null. A token that exists
    * but was already spent is a replay (RFC 6819 §5.2.2.3; OAuth 2.0 Security BCP §4.14.2): the caller
    * revokes its whole family (the session).
