@@ -324,9 +324,10 @@ export async function refresh(deps: AuthDeps, token: string, ctx: RequestContext
 const NOT_LIVE = Symbol('not live');
 
 /**
- * The common case — an unspent token of a live session of an active user — in three round trips on the
- * writer instead of six: the session and user are read first on a read connection, then the three writes
- * (spend, new token, extend the session) go out together in one transaction. Every condition is checked
+ * The common case — an unspent token of a live session of an active user. The token with its session and
+ * user is read first, in one query on a read connection; then the three writes (spend, extend the session,
+ * new token) go out in one transaction (on SQLite shared with the other rotations waiting for the writer,
+ * see RotationGroup). Every condition is checked
  * again inside it (the spend only if unspent, the extension only if the session is live and the user
  * active), and anything unexpected rolls back and returns undefined, so rotateChecked decides: a spent
  * token (reuse), an unknown, revoked or expired one, or a race with a revocation.
@@ -334,10 +335,8 @@ const NOT_LIVE = Symbol('not live');
 async function rotateLive(deps: AuthDeps, token: string): Promise<SignedIn | undefined> {
   const now = deps.clock.now();
   const tokenHash = hashToken(token);
-  const owner = await refreshTokens.peek(deps.store.db, tokenHash);
-  if (!owner || owner.used || owner.expiresAt <= now) return undefined;
-  const found = await sessions.findWithUser(deps.store.db, owner.sessionId);
-  if (!found) return undefined;
+  const found = await refreshTokens.peekWithSession(deps.store.db, tokenHash);
+  if (!found || found.used || found.expiresAt <= now) return undefined;
   const { session, user } = found;
   if (session.revokedAt || session.expiresAt <= now || user.status !== 'active') return undefined;
   const next = randomToken();
@@ -447,7 +446,7 @@ class RotationGroup {
             if (failed) throw (failed as PromiseRejectedResult).reason;
             return settled.map((s) => (s as PromiseFulfilledResult<boolean>).value);
           });
-          batch.forEach((b, i) => b.resolve(results[i]!));
+          for (const [i, b] of batch.entries()) b.resolve(results[i]!);
         } catch (err) {
           for (const b of batch) b.reject(err);
         }
