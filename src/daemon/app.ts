@@ -9,7 +9,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Bindings, ChildLoggerOptions, Logger as PinoLogger } from 'pino';
 import { LOG_REDACT } from '../core/container.js';
 import type { Deps } from '../core/deps.js';
 import { registerErrorHandling } from './errors.js';
@@ -77,10 +78,76 @@ async function securityHeaders(): Promise<Record<string, string>> {
   return out;
 }
 
+type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/**
+ * A request's logger, made only when something is logged. Fastify gives every request a child logger
+ * bound to its request id; pino builds it (bindings serialized, redaction applied) whether or not a line
+ * is ever written, and at the usual warn level almost no request writes one. This one answers disabled
+ * levels at once and makes the real child, with the same bindings, on the first line it does write.
+ */
+class LazyChildLogger {
+  private made: FastifyBaseLogger | undefined;
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Bindings,
+    private readonly options: ChildLoggerOptions,
+  ) {}
+  private get real(): FastifyBaseLogger {
+    this.made ??= this.parent.child(this.bindings, this.options);
+    return this.made;
+  }
+  get level(): string {
+    return this.made ? this.made.level : this.parent.level;
+  }
+  set level(level: string) {
+    this.real.level = level;
+  }
+  private write(method: LogMethod, args: unknown[]): void {
+    if (!this.made && !(this.parent as PinoLogger).isLevelEnabled(method)) return;
+    (this.real[method] as (...a: unknown[]) => void)(...args);
+  }
+  fatal(...args: unknown[]): void {
+    this.write('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.write('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.write('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.write('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.write('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.write('trace', args);
+  }
+  silent(): void {}
+  isLevelEnabled(level: string): boolean {
+    return ((this.made ?? this.parent) as PinoLogger).isLevelEnabled(level);
+  }
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.real.child(bindings, options);
+  }
+}
+
 export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
     logger: options.logger ? { level: config.logLevel, redact: LOG_REDACT } : false,
+    // Only with a real (pino) logger; a route-level log level changes what the child writes, so with one
+    // the child is made as Fastify would.
+    ...(options.logger
+      ? {
+          childLoggerFactory: (logger, bindings, opts) =>
+            opts.level
+              ? logger.child(bindings, opts)
+              : (new LazyChildLogger(logger, bindings, opts) as unknown as FastifyBaseLogger),
+        }
+      : {}),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     requestIdHeader: false,

@@ -46,8 +46,9 @@ export async function startServer(c: Container): Promise<Running> {
   // once, when it starts; a socket busy with an in-flight request would otherwise return to keep-alive after
   // its response and hold the server open for the whole keep-alive timeout (72 s) before the process exits.
   let closing = false;
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('Connection', 'close');
+    done(null, payload);
   });
   const address = await app.listen({ host: config.host, port: config.port });
   const url = new URL(address);

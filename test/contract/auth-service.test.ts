@@ -177,6 +177,41 @@ for (const dialect of dialects()) {
       assert.equal(revokedEvents.length, 1);
     });
 
+    it('concurrent refreshes: each session rotates once; one token presented twice at once is reuse', async () => {
+      const { c, clock } = await setup();
+      const a = await signUp(c, { email: email(), password: GOOD_PASSWORD }, CTX);
+      const b = await signUp(c, { email: email(), password: GOOD_PASSWORD }, CTX);
+      const d = await signUp(c, { email: email(), password: GOOD_PASSWORD }, CTX);
+      clock.advance(MIN);
+      // b's session is revoked just before: its refresh must be refused as invalid, not taken for reuse,
+      // and must not spend anything in the rotations it shares a transaction with.
+      await sessions.revoke(c.store.db, [b.session.id], 'test', clock.now());
+      const results = await Promise.allSettled([
+        refresh(c, a.tokens.refresh_token, CTX),
+        refresh(c, b.tokens.refresh_token, CTX),
+        refresh(c, d.tokens.refresh_token, CTX),
+        refresh(c, d.tokens.refresh_token, CTX),
+        refresh(c, d.tokens.refresh_token, CTX),
+      ]);
+      assert.equal(results[0]!.status, 'fulfilled');
+      assert.equal(results[1]!.status, 'rejected');
+      assert.match(String((results[1] as PromiseRejectedResult).reason.message), /Invalid or expired/);
+      const dOk = results.slice(2).filter((r) => r.status === 'fulfilled');
+      assert.equal(dOk.length, 1, 'one of three presentations of the same token rotates it');
+      const dReuse = results
+        .slice(2)
+        .filter((r) => r.status === 'rejected' && /already used/.test(String(r.reason?.message)));
+      assert.equal(dReuse.length, 2);
+      assert.equal((await sessions.findById(c.store.db, d.session.id))?.revokeReason, 'refresh_token_reuse');
+      assert.equal((await sessions.findById(c.store.db, a.session.id))?.revokedAt, null);
+      assert.equal((await sessions.findById(c.store.db, b.session.id))?.revokeReason, 'test');
+      const a2 = (results[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof refresh>>>).value;
+      assert.equal((await authenticate(c, a2.tokens.access_token)).session.id, a.session.id);
+      clock.advance(MIN);
+      const a3 = await refresh(c, a2.tokens.refresh_token, CTX);
+      assert.equal(a3.session.id, a.session.id);
+    });
+
     it('a new sign-in beyond maxSessionsPerUser revokes the oldest session', async () => {
       const { c, clock } = await setup({ MAX_SESSIONS_PER_USER: '2' });
       const e = email();

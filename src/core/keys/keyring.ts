@@ -12,7 +12,21 @@ interface Snapshot {
   signer: { kid: string; key: SignKey } | undefined;
   verifiers: Map<string, VerifyKey>;
   jwks: { keys: JWK[] };
+  /** `jwks` as JSON text, built once per load: the JWKS endpoint sends it as it is. */
+  jwksJson: string;
   loadedAt: number;
+}
+
+/** The public members of an RSA JWK (RFC 7517 §4, RFC 7518 §6.3.1); nothing else may leave. */
+const PUBLIC_JWK_MEMBERS = ['kty', 'kid', 'use', 'alg', 'n', 'e'] as const;
+
+function jwksText(jwks: { keys: JWK[] }): string {
+  const keys = jwks.keys.map((k) => {
+    const out: Record<string, unknown> = {};
+    for (const m of PUBLIC_JWK_MEMBERS) if (typeof k[m] === 'string') out[m] = k[m];
+    return out;
+  });
+  return JSON.stringify({ keys });
 }
 
 /** Least time between two reloads triggered by an unknown `kid`, so forged kids cannot hammer the database. */
@@ -24,7 +38,13 @@ const UNKNOWN_KID_RELOAD_MS = 5_000;
  * by `janua keys rotate` on any machine reaches every daemon within that interval.
  */
 export class KeyRing {
-  private snap: Snapshot = { signer: undefined, verifiers: new Map(), jwks: { keys: [] }, loadedAt: 0 };
+  private snap: Snapshot = {
+    signer: undefined,
+    verifiers: new Map(),
+    jwks: { keys: [] },
+    jwksJson: '{"keys":[]}',
+    loadedAt: 0,
+  };
   private timer: NodeJS.Timeout | undefined;
   private inflight: Promise<void> | undefined;
 
@@ -58,7 +78,8 @@ export class KeyRing {
         };
       }
     }
-    this.snap = { signer, verifiers, jwks: { keys }, loadedAt: Date.now() };
+    const jwks = { keys };
+    this.snap = { signer, verifiers, jwks, jwksJson: jwksText(jwks), loadedAt: Date.now() };
   }
 
   start(intervalSeconds: number): void {
@@ -96,6 +117,11 @@ export class KeyRing {
 
   jwks(): { keys: JWK[] } {
     return this.snap.jwks;
+  }
+
+  /** The JWK Set as JSON text (public members only), serialized once per key-set load. */
+  jwksJson(): string {
+    return this.snap.jwksJson;
   }
 
   /** Whether this process can use its keys (the `kms` line of /health/detailed). */

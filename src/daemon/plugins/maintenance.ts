@@ -6,7 +6,7 @@
  * `maintenance: 'allow'` stay open (sign-in, refresh and sign-out, so an admin can get a token to turn
  * maintenance off). The state is read through a per-node cache refreshed at most every 2 s.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { MAINTENANCE_RETRY_AFTER_S, maintenanceCache } from '../../core/admin/maintenance.js';
 import { authenticate } from '../../core/auth/service.js';
@@ -27,8 +27,7 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export const maintenanceGate = fp(
   async (app: FastifyInstance, opts: { deps: Pick<Deps, 'config' | 'store' | 'clock' | 'keys'> }) => {
     const cache = maintenanceCache(opts.deps.store);
-    app.addHook('onRequest', async (request, reply) => {
-      if (READ_METHODS.has(request.method) || request.routeOptions.config?.maintenance === 'allow') return;
+    const gate = async (request: FastifyRequest, reply: FastifyReply) => {
       const state = await cache.current();
       if (!state.enabled) return;
       try {
@@ -50,6 +49,15 @@ export const maintenanceGate = fp(
           retryAfter: MAINTENANCE_RETRY_AFTER_S,
         }),
       );
+    };
+    // Synchronous for reads and allowed routes (no promise per request); the gate itself may query.
+    app.addHook('onRequest', (request, reply, done) => {
+      if (READ_METHODS.has(request.method) || request.routeOptions.config?.maintenance === 'allow')
+        return done();
+      gate(request, reply).then((sent) => {
+        // Answered 503: the lifecycle stops here (what an async hook returning the reply does).
+        if (sent === undefined) done();
+      }, done);
     });
   },
   { name: 'janua-maintenance', dependencies: ['janua-authentication'] },

@@ -5,7 +5,7 @@
  * 429 RATE_LIMIT_ERROR with `Retry-After` (RFC 6585 §4).
  */
 import { BlockList, isIP } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { JanuaConfig } from '../../core/config/schema.js';
 import { JanuaError } from '../../core/errors.js';
@@ -47,6 +47,8 @@ function isWhitelisted(list: BlockList, ip: string): boolean {
   return !!mapped && list.check(mapped[1]!, 'ipv4');
 }
 
+type RouteConfig = FastifyRequest['routeOptions']['config'];
+
 interface Window {
   name: string;
   limit: number;
@@ -87,9 +89,9 @@ export const rateLimit = fp(
     ];
     const credentials: Window = { name: 'c', limit: config.authRateLimitPerMinute, ms: 60_000 };
 
-    app.addHook('onRequest', async (request, reply) => {
-      const routeConfig = request.routeOptions.config;
-      if (routeConfig?.rateLimit === false || whitelisted(request.ip)) return;
+    // Two parts: the synchronous hook lets unlimited routes and whitelisted clients through without a
+    // promise per request; everyone else goes to the counter store.
+    const limit = async (request: FastifyRequest, reply: FastifyReply, routeConfig: RouteConfig) => {
       const windows = routeConfig?.rateLimit === 'credentials' ? [...general, credentials] : general;
       const now = Date.now();
       const starts = windows.map((w) => Math.floor(now / w.ms) * w.ms);
@@ -100,7 +102,7 @@ export const rateLimit = fp(
         );
       } catch (err) {
         request.log.warn({ err }, 'rate-limit store unavailable; request allowed');
-        return;
+        return undefined;
       }
       // Report the window with the least room left (the tightest constraint on this client).
       let tightest = 0;
@@ -125,6 +127,15 @@ export const rateLimit = fp(
           new JanuaError('RATE_LIMIT_ERROR', `Rate limit exceeded; retry in ${retryAfter} s`, { retryAfter }),
         );
       }
+      return undefined;
+    };
+    app.addHook('onRequest', (request, reply, done) => {
+      const routeConfig = request.routeOptions.config;
+      if (routeConfig?.rateLimit === false || whitelisted(request.ip)) return done();
+      limit(request, reply, routeConfig).then((sent) => {
+        // A 429 already answered: the lifecycle stops here (what an async hook returning the reply does).
+        if (sent === undefined) done();
+      }, done);
     });
   },
   { name: 'janua-rate-limit' },

@@ -32,10 +32,15 @@ export async function wellKnownRoutes(app: FastifyInstance, opts: { deps: Deps }
         },
       },
     },
-    async (_request, reply) => {
+    (_request, reply) => {
       // Verifiers may cache for 5 minutes: a new key is published as `next` long before it signs.
-      reply.header('Cache-Control', `public, max-age=300, stale-while-revalidate=60`);
-      return opts.deps.keys.jwks();
+      // The body is the key ring's JSON text, serialized once per key-set load (public members only, as
+      // the schema above lists) rather than once per request.
+      reply
+        .header('Cache-Control', 'public, max-age=300, stale-while-revalidate=60')
+        .type('application/json; charset=utf-8')
+        .send(opts.deps.keys.jwksJson());
+      return reply;
     },
   );
 }

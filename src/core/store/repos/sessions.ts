@@ -51,6 +51,46 @@ function findWithUserQuery(ex: Executor, id: string) {
 type FindWithUserRow = InferResult<ReturnType<typeof findWithUserQuery>>[number];
 const findWithUserSql = new WeakMap<object, CompiledQuery<FindWithUserRow>>();
 
+function decodeWithUser(row: FindWithUserRow): { session: Session; user: User } {
+  const user = decodeUser(row as unknown as Selectable<UsersTable>);
+  const session = decodeSession({
+    id: row.s_id,
+    user_id: row.id,
+    created_at: row.s_created_at,
+    last_used_at: row.s_last_used_at,
+    expires_at: row.s_expires_at,
+    revoked_at: row.s_revoked_at,
+    revoke_reason: row.s_revoke_reason,
+    ip: row.s_ip,
+    user_agent: row.s_user_agent,
+  });
+  return { session, user };
+}
+
+/** A refresh token's state with its session and user: the read half of a rotation, in one query. */
+function peekWithSessionQuery(ex: Executor, tokenHash: string) {
+  return ex
+    .selectFrom('refresh_tokens as r')
+    .innerJoin('sessions as s', 's.id', 'r.session_id')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .selectAll('u')
+    .select([
+      's.id as s_id',
+      's.created_at as s_created_at',
+      's.last_used_at as s_last_used_at',
+      's.expires_at as s_expires_at',
+      's.revoked_at as s_revoked_at',
+      's.revoke_reason as s_revoke_reason',
+      's.ip as s_ip',
+      's.user_agent as s_user_agent',
+      'r.used_at as r_used_at',
+      'r.expires_at as r_expires_at',
+    ])
+    .where('r.token_hash', '=', tokenHash);
+}
+type PeekWithSessionRow = InferResult<ReturnType<typeof peekWithSessionQuery>>[number];
+const peekWithSessionSql = new WeakMap<object, CompiledQuery<PeekWithSessionRow>>();
+
 export const sessions = {
   async insert(ex: Executor, s: Omit<Session, 'revokedAt' | 'revokeReason'>): Promise<void> {
     await ex
@@ -85,20 +125,7 @@ export const sessions = {
     }
     const { rows } = await ex.executeQuery<FindWithUserRow>({ ...template, parameters: [id] });
     const row = rows[0];
-    if (!row) return undefined;
-    const user = decodeUser(row as unknown as Selectable<UsersTable>);
-    const session = decodeSession({
-      id: row.s_id,
-      user_id: row.id,
-      created_at: row.s_created_at,
-      last_used_at: row.s_last_used_at,
-      expires_at: row.s_expires_at,
-      revoked_at: row.s_revoked_at,
-      revoke_reason: row.s_revoke_reason,
-      ip: row.s_ip,
-      user_agent: row.s_user_agent,
-    });
-    return { session, user };
+    return row && decodeWithUser(row);
   },
 
   async listLive(ex: Executor, userId: string, now: Date): Promise<Session[]> {
@@ -201,6 +228,26 @@ export const refreshTokens = {
     );
   },
 
+  /**
+   * `peek` and `sessions.findWithUser` in one query (a read outside any transaction): the token's state,
+   * its session and the session's user, or undefined for an unknown token.
+   */
+  async peekWithSession(
+    ex: Executor,
+    tokenHash: string,
+  ): Promise<{ used: boolean; expiresAt: Date; session: Session; user: User } | undefined> {
+    const adapter = ex.getExecutor().adapter;
+    let template = peekWithSessionSql.get(adapter);
+    if (!template) {
+      template = peekWithSessionQuery(ex, '').compile();
+      peekWithSessionSql.set(adapter, template);
+    }
+    const { rows } = await ex.executeQuery<PeekWithSessionRow>({ ...template, parameters: [tokenHash] });
+    const row = rows[0];
+    if (!row) return undefined;
+    return { used: row.r_used_at !== null, expiresAt: toDate(row.r_expires_at), ...decodeWithUser(row) };
+  },
+
   /** The session a refresh token belongs to, if it is one of `userId`'s. */
   async sessionOf(ex: Executor, tokenHash: string, userId: string): Promise<string | undefined> {
     const row = await ex
@@ -211,6 +258,32 @@ export const refreshTokens = {
       .where('s.user_id', '=', userId)
       .executeTakeFirst();
     return row?.id;
+  },
+
+  /**
+   * Spends an unspent, unexpired refresh token (one conditional UPDATE): its session id, or undefined when
+   * nothing was spent (unknown, already spent or expired; `consume` tells which).
+   */
+  async spend(ex: Executor, tokenHash: string, now: Date): Promise<string | undefined> {
+    const spent = await ex
+      .updateTable('refresh_tokens')
+      .set({ used_at: now })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .returning('session_id')
+      .executeTakeFirst();
+    return spent?.session_id;
+  },
+
+  /** Undoes `spend(ex, tokenHash, usedAt)` inside the same transaction (nothing outside it ever saw it). */
+  async unspend(ex: Executor, tokenHash: string, usedAt: Date): Promise<void> {
+    await ex
+      .updateTable('refresh_tokens')
+      .set({ used_at: null })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', '=', usedAt)
+      .execute();
   },
 
   /**

@@ -40,40 +40,79 @@ const READ_ONLY = /^\s*select\b/i;
 /** Prepared statements kept per connection (Kysely emits the same SQL text for the same query shape). */
 const STATEMENT_CACHE_SIZE = 256;
 
+/**
+ * Prepared copies of one SQL text a connection keeps. node-sqlite3 runs one statement object at a time and
+ * starts its next queued call only from the previous call's completion on the main thread, so N concurrent
+ * runs of one query (the session check of every authenticated request) took N thread-pool round trips one
+ * after the other. With a few copies they go to the pool together; SQLite still runs them one at a time
+ * on the connection, without a trip through the event loop between them.
+ */
+const COPIES_PER_STATEMENT = 4;
+
+interface Prepared {
+  stmt: Promise<sqlite3.Statement>;
+  busy: number;
+}
+
 class SqliteConnection implements DatabaseConnection {
-  private readonly statements = new Map<string, Promise<sqlite3.Statement>>();
+  private readonly statements = new Map<string, Prepared[]>();
   /** Queries sent and not yet answered: readers are picked by this. */
   inflight = 0;
 
   constructor(private readonly db: sqlite3.Database) {}
 
-  private statement(sql: string): Promise<sqlite3.Statement> {
-    let stmt = this.statements.get(sql);
-    if (stmt) {
-      // Map order is insertion order: re-insert to keep the most recently used last.
-      this.statements.delete(sql);
-      this.statements.set(sql, stmt);
-      return stmt;
-    }
-    stmt = new Promise<sqlite3.Statement>((resolve, reject) => {
+  private prepare(sql: string): Promise<sqlite3.Statement> {
+    const stmt = new Promise<sqlite3.Statement>((resolve, reject) => {
       const s = this.db.prepare(sql, (err) => (err ? reject(err) : resolve(s)));
     });
     // A statement that fails to prepare (a syntax error, a missing table before migrations) is not kept.
-    stmt.catch(() => this.statements.delete(sql));
-    this.statements.set(sql, stmt);
-    if (this.statements.size > STATEMENT_CACHE_SIZE) {
-      const [oldest, evicted] = this.statements.entries().next().value!;
-      this.statements.delete(oldest);
-      evicted.then((s) => s.finalize()).catch(() => {});
-    }
+    stmt.catch(() => {
+      const copies = this.statements.get(sql);
+      const i = copies?.findIndex((c) => c.stmt === stmt) ?? -1;
+      if (copies && i >= 0) copies.splice(i, 1);
+      if (copies?.length === 0) this.statements.delete(sql);
+    });
     return stmt;
+  }
+
+  /** An idle prepared copy of `sql` (a new one while there are fewer than the cap), else the least busy. */
+  private statement(sql: string): Prepared {
+    let copies = this.statements.get(sql);
+    if (copies) {
+      // Map order is insertion order: re-insert to keep the most recently used last.
+      this.statements.delete(sql);
+      this.statements.set(sql, copies);
+    } else {
+      copies = [];
+      this.statements.set(sql, copies);
+      if (this.statements.size > STATEMENT_CACHE_SIZE) {
+        const [oldest, evicted] = this.statements.entries().next().value!;
+        this.statements.delete(oldest);
+        for (const e of evicted) e.stmt.then((s) => s.finalize()).catch(() => {});
+      }
+    }
+    let best: Prepared | undefined;
+    for (const c of copies) {
+      if (c.busy === 0) {
+        best = c;
+        break;
+      }
+      if (!best || c.busy < best.busy) best = c;
+    }
+    if (!best || (best.busy > 0 && copies.length < COPIES_PER_STATEMENT)) {
+      best = { stmt: this.prepare(sql), busy: 0 };
+      copies.push(best);
+    }
+    return best;
   }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const params = query.parameters.map(bindable);
     this.inflight++;
+    const prepared = this.statement(query.sql);
+    prepared.busy++;
     try {
-      const stmt = await this.statement(query.sql);
+      const stmt = await prepared.stmt;
       if (RETURNS_ROWS.test(query.sql)) {
         return await new Promise((resolve, reject) => {
           stmt.all(params, (err, rows) => {
@@ -89,6 +128,7 @@ class SqliteConnection implements DatabaseConnection {
         });
       });
     } finally {
+      prepared.busy--;
       this.inflight--;
     }
   }
@@ -103,7 +143,7 @@ class SqliteConnection implements DatabaseConnection {
   }
 
   async close(): Promise<void> {
-    const stmts = [...this.statements.values()];
+    const stmts = [...this.statements.values()].flat().map((c) => c.stmt);
     this.statements.clear();
     await Promise.all(
       stmts.map((p) => p.then((s) => new Promise<void>((r) => s.finalize(() => r()))).catch(() => {})),
