@@ -1,6 +1,7 @@
 import type { CompiledQuery, InferResult, Selectable } from 'kysely';
 import type { User } from '../../users/model.js';
 import { toDate, toDateOrNull } from '../codec.js';
+import { compiledOnce } from '../compiled.js';
 import type { SessionsTable, UsersTable } from '../schema.js';
 import type { Executor } from '../store.js';
 import { decodeUser } from './users.js';
@@ -91,6 +92,45 @@ function peekWithSessionQuery(ex: Executor, tokenHash: string) {
 type PeekWithSessionRow = InferResult<ReturnType<typeof peekWithSessionQuery>>[number];
 const peekWithSessionSql = new WeakMap<object, CompiledQuery<PeekWithSessionRow>>();
 
+// The statements of every refresh rotation, compiled once (see compiledOnce).
+const touchIfLiveSql = compiledOnce(3, (ex, id: string, now: Date, expiresAt: Date) =>
+  ex
+    .updateTable('sessions')
+    .set({ last_used_at: now, expires_at: expiresAt })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('status', '=', 'active')),
+);
+const insertTokenSql = compiledOnce(
+  5,
+  (ex, id: string, sessionId: string, tokenHash: string, createdAt: Date, expiresAt: Date) =>
+    ex.insertInto('refresh_tokens').values({
+      id,
+      session_id: sessionId,
+      token_hash: tokenHash,
+      created_at: createdAt,
+      expires_at: expiresAt,
+      used_at: null,
+    }),
+);
+const spendSql = compiledOnce(2, (ex, tokenHash: string, now: Date) =>
+  ex
+    .updateTable('refresh_tokens')
+    .set({ used_at: now })
+    .where('token_hash', '=', tokenHash)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returning('session_id'),
+);
+const unspendSql = compiledOnce(2, (ex, tokenHash: string, usedAt: Date) =>
+  ex
+    .updateTable('refresh_tokens')
+    .set({ used_at: null })
+    .where('token_hash', '=', tokenHash)
+    .where('used_at', '=', usedAt),
+);
+
 export const sessions = {
   async insert(ex: Executor, s: Omit<Session, 'revokedAt' | 'revokeReason'>): Promise<void> {
     await ex
@@ -154,15 +194,8 @@ export const sessions = {
    * revocation or suspension committed in between wins); true when it did.
    */
   async touchIfLive(ex: Executor, id: string, now: Date, expiresAt: Date): Promise<boolean> {
-    const res = await ex
-      .updateTable('sessions')
-      .set({ last_used_at: now, expires_at: expiresAt })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', now)
-      .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('status', '=', 'active'))
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
+    const res = await ex.executeQuery(touchIfLiveSql(ex, id, now, expiresAt));
+    return Number(res.numAffectedRows) === 1;
   },
 
   /** Revokes the given live sessions; returns the ids actually revoked by this call. */
@@ -200,17 +233,7 @@ export const refreshTokens = {
     ex: Executor,
     t: { id: string; sessionId: string; tokenHash: string; createdAt: Date; expiresAt: Date },
   ): Promise<void> {
-    await ex
-      .insertInto('refresh_tokens')
-      .values({
-        id: t.id,
-        session_id: t.sessionId,
-        token_hash: t.tokenHash,
-        created_at: t.createdAt,
-        expires_at: t.expiresAt,
-        used_at: null,
-      })
-      .execute();
+    await ex.executeQuery(insertTokenSql(ex, t.id, t.sessionId, t.tokenHash, t.createdAt, t.expiresAt));
   },
 
   /** A refresh token's session and state, without changing it (a read outside any transaction). */
@@ -265,25 +288,13 @@ export const refreshTokens = {
    * nothing was spent (unknown, already spent or expired; `consume` tells which).
    */
   async spend(ex: Executor, tokenHash: string, now: Date): Promise<string | undefined> {
-    const spent = await ex
-      .updateTable('refresh_tokens')
-      .set({ used_at: now })
-      .where('token_hash', '=', tokenHash)
-      .where('used_at', 'is', null)
-      .where('expires_at', '>', now)
-      .returning('session_id')
-      .executeTakeFirst();
-    return spent?.session_id;
+    const { rows } = await ex.executeQuery(spendSql(ex, tokenHash, now));
+    return rows[0]?.session_id;
   },
 
   /** Undoes `spend(ex, tokenHash, usedAt)` inside the same transaction (nothing outside it ever saw it). */
   async unspend(ex: Executor, tokenHash: string, usedAt: Date): Promise<void> {
-    await ex
-      .updateTable('refresh_tokens')
-      .set({ used_at: null })
-      .where('token_hash', '=', tokenHash)
-      .where('used_at', '=', usedAt)
-      .execute();
+    await ex.executeQuery(unspendSql(ex, tokenHash, usedAt));
   },
 
   /**
@@ -292,15 +303,8 @@ export const refreshTokens = {
    * revokes its whole family (the session).
    */
   async consume(ex: Executor, tokenHash: string, now: Date): Promise<ConsumeResult> {
-    const spent = await ex
-      .updateTable('refresh_tokens')
-      .set({ used_at: now })
-      .where('token_hash', '=', tokenHash)
-      .where('used_at', 'is', null)
-      .where('expires_at', '>', now)
-      .returning('session_id')
-      .executeTakeFirst();
-    if (spent) return { kind: 'ok', sessionId: spent.session_id };
+    const spent = await refreshTokens.spend(ex, tokenHash, now);
+    if (spent !== undefined) return { kind: 'ok', sessionId: spent };
     const row = await ex
       .selectFrom('refresh_tokens')
       .select(['session_id', 'used_at'])
