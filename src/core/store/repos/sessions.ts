@@ -32,21 +32,24 @@ function decodeSession(r: Selectable<SessionsTable>): Session {
   };
 }
 
+/** The session's columns, prefixed so they do not collide with the user's in a join. */
+const SESSION_COLUMNS = [
+  's.id as s_id',
+  's.created_at as s_created_at',
+  's.last_used_at as s_last_used_at',
+  's.expires_at as s_expires_at',
+  's.revoked_at as s_revoked_at',
+  's.revoke_reason as s_revoke_reason',
+  's.ip as s_ip',
+  's.user_agent as s_user_agent',
+] as const;
+
 function findWithUserQuery(ex: Executor, id: string) {
   return ex
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .selectAll('u')
-    .select([
-      's.id as s_id',
-      's.created_at as s_created_at',
-      's.last_used_at as s_last_used_at',
-      's.expires_at as s_expires_at',
-      's.revoked_at as s_revoked_at',
-      's.revoke_reason as s_revoke_reason',
-      's.ip as s_ip',
-      's.user_agent as s_user_agent',
-    ])
+    .select(SESSION_COLUMNS)
     .where('s.id', '=', id);
 }
 type FindWithUserRow = InferResult<ReturnType<typeof findWithUserQuery>>[number];
@@ -75,18 +78,8 @@ function peekWithSessionQuery(ex: Executor, tokenHash: string) {
     .innerJoin('sessions as s', 's.id', 'r.session_id')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .selectAll('u')
-    .select([
-      's.id as s_id',
-      's.created_at as s_created_at',
-      's.last_used_at as s_last_used_at',
-      's.expires_at as s_expires_at',
-      's.revoked_at as s_revoked_at',
-      's.revoke_reason as s_revoke_reason',
-      's.ip as s_ip',
-      's.user_agent as s_user_agent',
-      'r.used_at as r_used_at',
-      'r.expires_at as r_expires_at',
-    ])
+    .select(SESSION_COLUMNS)
+    .select(['r.used_at as r_used_at', 'r.expires_at as r_expires_at'])
     .where('r.token_hash', '=', tokenHash);
 }
 type PeekWithSessionRow = InferResult<ReturnType<typeof peekWithSessionQuery>>[number];
