@@ -4,16 +4,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Bindings, ChildLoggerOptions, Logger as PinoLogger } from 'pino';
 import { LOG_REDACT } from '../core/container.js';
 import type { Deps } from '../core/deps.js';
 import { registerErrorHandling } from './errors.js';
+import { LazyChildLogger } from './lazy-logger.js';
 import { authentication } from './plugins/authenticate.js';
 import { maintenanceGate } from './plugins/maintenance.js';
 import { rateLimit } from './plugins/rate-limit.js';
@@ -27,6 +26,7 @@ import { roleRoutes } from './routes/roles.js';
 import { userRoutes } from './routes/users.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ErrorBody } from './schemas.js';
+import { securityHeaders } from './security-headers.js';
 
 export interface AppOptions {
   /** Log requests (serve: yes; in-process tests: no). */
@@ -52,86 +52,6 @@ function validators() {
   const text = new Ajv({ ...common, coerceTypes: 'array' });
   for (const ajv of [body, text]) (addFormats as unknown as (a: Ajv) => void)(ajv);
   return { body, text };
-}
-
-/** Helmet's options for the API. The API serves JSON; the strict default CSP would only block the /docs UI. */
-const HELMET_OPTIONS = { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false } as const;
-/** Headers every response carries whether or not helmet is there. */
-const GENERIC_HEADERS = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive']);
-
-/**
- * Helmet's security headers, computed once. With CSP off they do not depend on the request, but
- * @fastify/helmet rebuilds helmet's middleware on every request (a third of the CPU of a JWKS answer), so
- * they are read once from a probe instance and then set as they are.
- */
-async function securityHeaders(): Promise<Record<string, string>> {
-  const probe = Fastify({ logger: false });
-  await probe.register(helmet, HELMET_OPTIONS);
-  probe.get('/', async () => 'ok');
-  const res = await probe.inject({ method: 'GET', url: '/' });
-  await probe.close();
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (!GENERIC_HEADERS.has(name.toLowerCase()) && typeof value === 'string') out[name] = value;
-  }
-  if (!out['x-content-type-options']) throw new Error('helmet probe returned no security headers');
-  return out;
-}
-
-type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
-
-/**
- * A request's logger, made only when something is logged. Fastify gives every request a child logger
- * bound to its request id; pino builds it (bindings serialized, redaction applied) whether or not a line
- * is ever written, and at the usual warn level almost no request writes one. This one answers disabled
- * levels at once and makes the real child, with the same bindings, on the first line it does write.
- */
-class LazyChildLogger {
-  private made: FastifyBaseLogger | undefined;
-  constructor(
-    private readonly parent: FastifyBaseLogger,
-    private readonly bindings: Bindings,
-    private readonly options: ChildLoggerOptions,
-  ) {}
-  private get real(): FastifyBaseLogger {
-    this.made ??= this.parent.child(this.bindings, this.options);
-    return this.made;
-  }
-  get level(): string {
-    return this.made ? this.made.level : this.parent.level;
-  }
-  set level(level: string) {
-    this.real.level = level;
-  }
-  private write(method: LogMethod, args: unknown[]): void {
-    if (!this.made && !(this.parent as PinoLogger).isLevelEnabled(method)) return;
-    (this.real[method] as (...a: unknown[]) => void)(...args);
-  }
-  fatal(...args: unknown[]): void {
-    this.write('fatal', args);
-  }
-  error(...args: unknown[]): void {
-    this.write('error', args);
-  }
-  warn(...args: unknown[]): void {
-    this.write('warn', args);
-  }
-  info(...args: unknown[]): void {
-    this.write('info', args);
-  }
-  debug(...args: unknown[]): void {
-    this.write('debug', args);
-  }
-  trace(...args: unknown[]): void {
-    this.write('trace', args);
-  }
-  silent(): void {}
-  isLevelEnabled(level: string): boolean {
-    return ((this.made ?? this.parent) as PinoLogger).isLevelEnabled(level);
-  }
-  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
-    return this.real.child(bindings, options);
-  }
 }
 
 export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
