@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { JANUA_VERSION } from '../core/version.js';
 import { registerAdmin } from './commands/admin.js';
 import { registerDb } from './commands/db.js';
 import { registerKeys } from './commands/keys.js';
@@ -9,17 +9,13 @@ import { registerServe, type ServeSignals } from './commands/serve.js';
 import { registerUsers } from './commands/users.js';
 import type { Io } from './output.js';
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
-
 /** Every command and global option in one place; handlers live in ./commands. */
 export function buildProgram(io: Io, signals: ServeSignals): Command {
   const program = new Command('janua')
     .description(
       'Janua: self-hosted authentication. `janua serve` runs the API; the other commands administer it.',
     )
-    .version(VERSION, '-V, --version')
+    .version(JANUA_VERSION, '-V, --version')
     .option('-c, --config <file>', 'config file, JSON or YAML (JANUA_CONFIG)')
     .option('--database-url <url>', 'sqlite:PATH or postgres://… (DATABASE_URL)')
     .option('--data-dir <dir>', 'data directory for the embedded database and master key (JANUA_DATA_DIR)')

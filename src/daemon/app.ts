@@ -11,6 +11,7 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { LOG_REDACT } from '../core/container.js';
 import type { Deps } from '../core/deps.js';
+import { JANUA_VERSION } from '../core/version.js';
 import { registerErrorHandling } from './errors.js';
 import { LazyChildLogger } from './lazy-logger.js';
 import { authentication } from './plugins/authenticate.js';
@@ -117,7 +118,11 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Janua API', version: '0.1.0', description: 'Self-hosted authentication platform' },
+      info: {
+        title: 'Janua API',
+        version: JANUA_VERSION,
+        description: 'Self-hosted authentication platform',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
