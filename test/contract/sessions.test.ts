@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { rotateBatch } from '../../src/core/auth/rotation.js';
 import { hashToken, randomToken } from '../../src/core/crypto/secrets.js';
 import { refreshTokens, type Session, sessions } from '../../src/core/store/repos/sessions.js';
 import { users } from '../../src/core/store/repos/users.js';
@@ -202,6 +203,82 @@ for (const dialect of dialects()) {
         await refreshTokens.sessionOf(t.store.db, hashToken(token), await newUser(t.store)),
         undefined,
       );
+    });
+
+    it('rotateBatch: one batch rotates the live ones and changes nothing for the rest', async () => {
+      const live = await newSession(t.store, await newUser(t.store), at(0));
+      const liveToken = await newToken(t.store, live.id, at(0));
+      const revoked = await newSession(t.store, await newUser(t.store), at(0));
+      const revokedToken = await newToken(t.store, revoked.id, at(0));
+      await sessions.revoke(t.store.db, [revoked.id], 'test', at(0));
+      const suspendedUser = await newUser(t.store);
+      await t.store.db
+        .updateTable('users')
+        .set({ status: 'suspended' })
+        .where('id', '=', suspendedUser)
+        .execute();
+      const suspended = await newSession(t.store, suspendedUser, at(0));
+      const suspendedToken = await newToken(t.store, suspended.id, at(0));
+      const spentToken = await newToken(t.store, live.id, at(0));
+      await refreshTokens.spend(t.store.db, hashToken(spentToken), at(0));
+      const next = [randomToken(), randomToken(), randomToken(), randomToken(), randomToken(), randomToken()];
+      const presented = [liveToken, revokedToken, suspendedToken, spentToken, randomToken(), liveToken];
+      const results = await t.store.transaction((tx) =>
+        rotateBatch(
+          tx,
+          presented.map((p, i) => ({ tokenHash: hashToken(p), nextHash: hashToken(next[i]!) })),
+          at(MIN),
+          at(8 * DAY),
+        ),
+      );
+      // Only the first presentation of the live token rotates; its duplicate is left for the replay check.
+      assert.deepEqual(
+        results.map((r) => r?.session.id),
+        [live.id, undefined, undefined, undefined, undefined, undefined],
+      );
+      assert.equal(results[0]!.user.id, live.userId);
+      assert.equal(results[0]!.session.expiresAt.getTime(), at(8 * DAY).getTime());
+      const state = async (token: string) => {
+        const row = await t.store.db
+          .selectFrom('refresh_tokens')
+          .select('used_at')
+          .where('token_hash', '=', hashToken(token))
+          .executeTakeFirst();
+        return row ? row.used_at : 'absent';
+      };
+      assert.notEqual(await state(liveToken), null, 'the live token is spent');
+      assert.equal(await state(next[0]!), null, 'its successor is stored unspent');
+      assert.equal(await state(revokedToken), null, 'put back: the revoked session’s token is unspent');
+      assert.equal(await state(suspendedToken), null, 'put back: the suspended user’s token is unspent');
+      for (const n of next.slice(1)) assert.equal(await state(n), 'absent');
+      assert.equal(
+        (await sessions.findById(t.store.db, revoked.id))?.expiresAt.getTime(),
+        revoked.expiresAt.getTime(),
+      );
+      assert.deepEqual(await t.store.transaction((tx) => rotateBatch(tx, [], at(MIN), at(DAY))), []);
+    });
+
+    it('the list queries take 1 to 64 values (padded IN lists, one insert template per length)', async () => {
+      const s = await newSession(t.store, await newUser(t.store), at(0));
+      for (const n of [1, 2, 3, 5, 17, 64]) {
+        const rows = Array.from({ length: n }, () => ({
+          id: randomUUID(),
+          sessionId: s.id,
+          tokenHash: hashToken(randomToken()),
+          createdAt: at(0),
+          expiresAt: at(DAY),
+        }));
+        await refreshTokens.insertMany(t.store.db, rows);
+        const spent = await refreshTokens.spendMany(
+          t.store.db,
+          rows.map((r) => r.tokenHash),
+          at(MIN),
+        );
+        assert.equal(spent.size, n);
+        for (const r of rows) assert.equal(spent.get(r.tokenHash), s.id);
+      }
+      const found = await sessions.findManyWithUser(t.store.db, [s.id, randomUUID(), s.id]);
+      assert.deepEqual([...found.keys()], [s.id]);
     });
 
     it('token hashes are unique', async () => {

@@ -7,6 +7,7 @@ import { hashToken, randomToken, sha256Hex } from '../crypto/secrets.js';
 import type { Deps } from '../deps.js';
 import { conflict, forbidden, JanuaError, tokenError, unauthenticated, validation } from '../errors.js';
 import { audit, emit, type RequestContext } from '../events/events.js';
+import { Coalescer, coalescerPer } from '../store/coalesce.js';
 import { signInAttempts } from '../store/repos/attempts.js';
 import { passwordCredentials } from '../store/repos/credentials.js';
 import { refreshTokens, type Session, sessions } from '../store/repos/sessions.js';
@@ -15,6 +16,7 @@ import type { Executor } from '../store/store.js';
 import { normalizeEmail, type User } from '../users/model.js';
 import { checkPasswordPolicy, type HashReservation, MAX_PASSWORD_BYTES } from './passwords.js';
 import { revokeSessions } from './revoke.js';
+import { rotate } from './rotation.js';
 import { type AccessClaims, signAccessToken, verifyAccessToken } from './tokens.js';
 
 export interface TokenPair {
@@ -256,167 +258,15 @@ export async function refresh(deps: AuthDeps, token: string, ctx: RequestContext
   return (await rotateLive(deps, token)) ?? rotateChecked(deps, token, ctx);
 }
 
-const NOT_LIVE = Symbol('not live');
-
-/**
- * The common case — an unspent token of a live session of an active user. The token with its session and
- * user is read first, in one query on a read connection; then the three writes (spend, extend the session,
- * new token) go out in one transaction (on SQLite shared with the other rotations waiting for the writer,
- * see RotationGroup). Every condition is checked
- * again inside it (the spend only if unspent, the extension only if the session is live and the user
- * active), and anything unexpected rolls back and returns undefined, so rotateChecked decides: a spent
- * token (reuse), an unknown, revoked or expired one, or a race with a revocation.
- */
+/** The common case (see rotation.ts); undefined sends the token to rotateChecked. */
 async function rotateLive(deps: AuthDeps, token: string): Promise<SignedIn | undefined> {
-  const now = deps.clock.now();
-  const tokenHash = hashToken(token);
-  const found = await refreshTokens.peekWithSession(deps.store.db, tokenHash);
-  if (!found || found.used || found.expiresAt <= now) return undefined;
-  const { session, user } = found;
-  if (session.revokedAt || session.expiresAt <= now || user.status !== 'active') return undefined;
   const next = randomToken();
-  const expiresAt = new Date(now.getTime() + deps.config.refreshTokenDays * 86_400_000);
-  const done =
-    deps.store.dialect === 'sqlite'
-      ? await rotationGroup(deps.store).rotate({
-          tokenHash,
-          sessionId: session.id,
-          nextHash: hashToken(next),
-          now,
-          expiresAt,
-        })
-      : await rotateInOwnTransaction(deps, tokenHash, session.id, hashToken(next), now, expiresAt);
-  if (!done) return undefined;
-  return {
-    user,
-    session: { ...session, lastUsedAt: now, expiresAt },
-    tokens: await tokenPair(deps, user, session.id, next),
-  };
-}
-
-/** Postgres: the three writes of one rotation together in one transaction of its own (its pool runs many). */
-function rotateInOwnTransaction(
-  deps: AuthDeps,
-  tokenHash: string,
-  sessionId: string,
-  nextHash: string,
-  now: Date,
-  expiresAt: Date,
-): Promise<boolean> {
-  return deps.store
-    .transaction(async (tx) => {
-      // allSettled, not all: every statement must have finished before COMMIT or ROLLBACK is sent.
-      const [spent, inserted, touched] = await Promise.allSettled([
-        refreshTokens.consume(tx, tokenHash, now),
-        refreshTokens.insert(tx, {
-          id: randomUUID(),
-          sessionId,
-          tokenHash: nextHash,
-          createdAt: now,
-          expiresAt,
-        }),
-        sessions.touchIfLive(tx, sessionId, now, expiresAt),
-      ]);
-      for (const r of [spent, inserted, touched]) if (r.status === 'rejected') throw r.reason;
-      const ok =
-        spent.status === 'fulfilled' &&
-        spent.value.kind === 'ok' &&
-        spent.value.sessionId === sessionId &&
-        touched.status === 'fulfilled' &&
-        touched.value;
-      if (!ok) throw NOT_LIVE;
-      return true;
-    })
-    .catch((err: unknown) => {
-      if (err === NOT_LIVE) return false;
-      throw err;
-    });
-}
-
-interface Rotation {
-  tokenHash: string;
-  sessionId: string;
-  nextHash: string;
-  now: Date;
-  expiresAt: Date;
-}
-
-/** Rotations in one group transaction at most (bounds how long one COMMIT keeps the others waiting). */
-const MAX_GROUP = 64;
-
-/**
- * Group commit for SQLite, which has one writer: rotations that arrive while a write transaction is running
- * wait for it to end and then go out together in the next one — one BEGIN and one COMMIT (and one turn of
- * the writer lock) for all of them instead of one each. Each rotation stays all-or-nothing on its own:
- * spend the token (only if unspent and unexpired), extend the session (only if live and its user active),
- * then store the new token. A rotation whose spend finds nothing changed nothing; one whose session is no
- * longer live puts its spend back (`unspend`) before the shared COMMIT, so nothing outside the transaction
- * ever sees it spent. Either way it answers false and the caller's rotateChecked decides (reuse, invalid,
- * revoked) in its own transaction. A statement error rolls the whole group back and fails every rotation
- * in it, as a failed transaction of its own would have.
- */
-class RotationGroup {
-  private queue: Array<{ r: Rotation; resolve: (ok: boolean) => void; reject: (err: unknown) => void }> = [];
-  private running = false;
-
-  constructor(private readonly store: AuthDeps['store']) {}
-
-  rotate(r: Rotation): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      this.queue.push({ r, resolve, reject });
-      if (!this.running) void this.drain();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    this.running = true;
-    try {
-      while (this.queue.length) {
-        const batch = this.queue.splice(0, MAX_GROUP);
-        try {
-          const results = await this.store.transaction(async (tx) => {
-            // allSettled, not all: every statement must have finished before COMMIT or ROLLBACK is sent.
-            const settled = await Promise.allSettled(batch.map((b) => rotateOne(tx, b.r)));
-            const failed = settled.find((s) => s.status === 'rejected');
-            if (failed) throw (failed as PromiseRejectedResult).reason;
-            return settled.map((s) => (s as PromiseFulfilledResult<boolean>).value);
-          });
-          for (const [i, b] of batch.entries()) b.resolve(results[i]!);
-        } catch (err) {
-          for (const b of batch) b.reject(err);
-        }
-      }
-    } finally {
-      this.running = false;
-    }
-  }
-}
-
-async function rotateOne(tx: Executor, r: Rotation): Promise<boolean> {
-  const spentFrom = await refreshTokens.spend(tx, r.tokenHash, r.now);
-  if (spentFrom === undefined) return false;
-  if (spentFrom !== r.sessionId || !(await sessions.touchIfLive(tx, r.sessionId, r.now, r.expiresAt))) {
-    await refreshTokens.unspend(tx, r.tokenHash, r.now);
-    return false;
-  }
-  await refreshTokens.insert(tx, {
-    id: randomUUID(),
-    sessionId: r.sessionId,
-    tokenHash: r.nextHash,
-    createdAt: r.now,
-    expiresAt: r.expiresAt,
-  });
-  return true;
-}
-
-const rotationGroups = new WeakMap<object, RotationGroup>();
-function rotationGroup(store: AuthDeps['store']): RotationGroup {
-  let group = rotationGroups.get(store);
-  if (!group) {
-    group = new RotationGroup(store);
-    rotationGroups.set(store, group);
-  }
-  return group;
+  const rotated = await rotate(
+    deps,
+    { tokenHash: hashToken(token), nextHash: hashToken(next) },
+    deps.config.refreshTokenDays * 86_400_000,
+  );
+  return rotated && { ...rotated, tokens: await tokenPair(deps, rotated.user, rotated.session.id, next) };
 }
 
 /** Every case, one step at a time in one transaction: spends, detects reuse (and revokes), or refuses. */
@@ -468,6 +318,23 @@ async function rotateChecked(deps: AuthDeps, token: string, ctx: RequestContext)
   };
 }
 
+/**
+ * The session checks of concurrent requests, answered by one query per batch (see Coalescer): each batch
+ * is sent after its requests arrived, so it sees every revocation committed before them. Two batches in
+ * flight at once, one per SQLite read connection.
+ */
+const sessionChecks = coalescerPer(
+  (store: AuthDeps['store']) =>
+    new Coalescer<string, { session: Session; user: User } | undefined>(
+      async (ids) => {
+        const found = await sessions.findManyWithUser(store.db, ids);
+        return ids.map((id) => found.get(id));
+      },
+      64,
+      2,
+    ),
+);
+
 export interface Authenticated {
   user: User;
   session: Session;
@@ -480,7 +347,7 @@ export async function authenticate(
   token: string,
 ): Promise<Authenticated> {
   const claims = await verifyAccessToken(deps, token);
-  const found = await sessions.findWithUser(deps.store.db, claims.sid);
+  const found = await sessionChecks(deps.store).submit(claims.sid);
   const now = deps.clock.now();
   if (!found || found.session.userId !== claims.sub) throw tokenError('Session not found');
   if (found.session.revokedAt) throw tokenError('Session has been revoked');

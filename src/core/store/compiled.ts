@@ -39,3 +39,45 @@ export function compiledOnce<A extends unknown[], R>(
     };
   };
 }
+
+/**
+ * compiledOnce for a query over a list — an IN list, a multi-row insert — whose SQL text depends on the
+ * list's length: one template per length, made on first use of that length. Each element of `rows` is a
+ * tuple of `width` values (one value for an IN list, one per column for a row); `extra` more arguments follow.
+ */
+export function compiledPerLength<A extends unknown[], R>(
+  width: number,
+  extra: A['length'],
+  build: (ex: Executor, rows: unknown[][], ...args: A) => Compilable<R>,
+): (ex: Executor, rows: unknown[][], ...args: A) => CompiledQuery<R> {
+  const byLength = new Map<number, (ex: Executor, ...flat: unknown[]) => CompiledQuery<R>>();
+  return (ex, rows, ...args) => {
+    const n = rows.length;
+    let query = byLength.get(n);
+    if (!query) {
+      query = compiledOnce(n * width + extra, (ex2, ...flat: unknown[]) => {
+        const tuples = Array.from({ length: n }, (_, i) => flat.slice(i * width, (i + 1) * width));
+        return build(ex2, tuples, ...(flat.slice(n * width) as A));
+      });
+      byLength.set(n, query);
+    }
+    return query(ex, ...rows.flat(), ...args);
+  };
+}
+
+/**
+ * An IN list padded to the next power of two by repeating its last value (which changes nothing an IN
+ * matches), so a query over lists of 1 to 64 values needs 7 templates and 7 prepared statements, not 64.
+ */
+export function padded<T>(values: T[]): T[] {
+  if (values.length === 0) return values;
+  let size = 1;
+  while (size < values.length) size *= 2;
+  const out = values.slice();
+  while (out.length < size) out.push(values[values.length - 1]!);
+  return out;
+}
+
+/** The row type of a compiled query factory's result. */
+// biome-ignore lint/suspicious/noExplicitAny: matches any factory signature.
+export type RowOf<F> = F extends (...args: any[]) => CompiledQuery<infer R> ? R : never;

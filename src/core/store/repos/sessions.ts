@@ -1,7 +1,7 @@
-import type { CompiledQuery, InferResult, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { User } from '../../users/model.js';
 import { toDate, toDateOrNull } from '../codec.js';
-import { compiledOnce } from '../compiled.js';
+import { compiledPerLength, padded, type RowOf } from '../compiled.js';
 import type { SessionsTable, UsersTable } from '../schema.js';
 import type { Executor } from '../store.js';
 import { decodeUser } from './users.js';
@@ -44,16 +44,20 @@ const SESSION_COLUMNS = [
   's.user_agent as s_user_agent',
 ] as const;
 
-function findWithUserQuery(ex: Executor, id: string) {
-  return ex
+/** Sessions with their users, by session id: one template per padded list length (see `padded`). */
+const findManyWithUserSql = compiledPerLength(1, 0, (ex, ids) =>
+  ex
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .selectAll('u')
     .select(SESSION_COLUMNS)
-    .where('s.id', '=', id);
-}
-type FindWithUserRow = InferResult<ReturnType<typeof findWithUserQuery>>[number];
-const findWithUserSql = new WeakMap<object, CompiledQuery<FindWithUserRow>>();
+    .where(
+      's.id',
+      'in',
+      ids.map((t) => t[0] as string),
+    ),
+);
+type FindWithUserRow = RowOf<typeof findManyWithUserSql>;
 
 function decodeWithUser(row: FindWithUserRow): { session: Session; user: User } {
   const user = decodeUser(row as unknown as Selectable<UsersTable>);
@@ -71,58 +75,59 @@ function decodeWithUser(row: FindWithUserRow): { session: Session; user: User } 
   return { session, user };
 }
 
-/** A refresh token's state with its session and user: the read half of a rotation, in one query. */
-function peekWithSessionQuery(ex: Executor, tokenHash: string) {
-  return ex
-    .selectFrom('refresh_tokens as r')
-    .innerJoin('sessions as s', 's.id', 'r.session_id')
-    .innerJoin('users as u', 'u.id', 's.user_id')
-    .selectAll('u')
-    .select(SESSION_COLUMNS)
-    .select(['r.used_at as r_used_at', 'r.expires_at as r_expires_at'])
-    .where('r.token_hash', '=', tokenHash);
-}
-type PeekWithSessionRow = InferResult<ReturnType<typeof peekWithSessionQuery>>[number];
-const peekWithSessionSql = new WeakMap<object, CompiledQuery<PeekWithSessionRow>>();
-
-// The statements of every refresh rotation, compiled once (see compiledOnce).
-const touchIfLiveSql = compiledOnce(3, (ex, id: string, now: Date, expiresAt: Date) =>
+// The statements of every refresh rotation, over a whole group of rotations at once (see core/auth/rotation).
+const touchManyIfLiveSql = compiledPerLength(1, 2, (ex, ids, now: Date, expiresAt: Date) =>
   ex
     .updateTable('sessions')
     .set({ last_used_at: now, expires_at: expiresAt })
-    .where('id', '=', id)
+    .where(
+      'id',
+      'in',
+      ids.map((t) => t[0] as string),
+    )
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', now)
-    .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('status', '=', 'active')),
+    .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('status', '=', 'active'))
+    .returning('id'),
 );
-const insertTokenSql = compiledOnce(
-  5,
-  (ex, id: string, sessionId: string, tokenHash: string, createdAt: Date, expiresAt: Date) =>
-    ex.insertInto('refresh_tokens').values({
-      id,
-      session_id: sessionId,
-      token_hash: tokenHash,
-      created_at: createdAt,
-      expires_at: expiresAt,
+const insertTokensSql = compiledPerLength(5, 0, (ex, rows) =>
+  ex.insertInto('refresh_tokens').values(
+    rows.map(([id, sessionId, tokenHash, createdAt, expiresAt]) => ({
+      id: id as string,
+      session_id: sessionId as string,
+      token_hash: tokenHash as string,
+      created_at: createdAt as Date,
+      expires_at: expiresAt as Date,
       used_at: null,
-    }),
+    })),
+  ),
 );
-const spendSql = compiledOnce(2, (ex, tokenHash: string, now: Date) =>
+const spendManySql = compiledPerLength(1, 1, (ex, hashes, now: Date) =>
   ex
     .updateTable('refresh_tokens')
     .set({ used_at: now })
-    .where('token_hash', '=', tokenHash)
+    .where(
+      'token_hash',
+      'in',
+      hashes.map((t) => t[0] as string),
+    )
     .where('used_at', 'is', null)
     .where('expires_at', '>', now)
-    .returning('session_id'),
+    .returning(['token_hash', 'session_id']),
 );
-const unspendSql = compiledOnce(2, (ex, tokenHash: string, usedAt: Date) =>
+const unspendManySql = compiledPerLength(1, 1, (ex, hashes, usedAt: Date) =>
   ex
     .updateTable('refresh_tokens')
     .set({ used_at: null })
-    .where('token_hash', '=', tokenHash)
+    .where(
+      'token_hash',
+      'in',
+      hashes.map((t) => t[0] as string),
+    )
     .where('used_at', '=', usedAt),
 );
+
+const tuples = (values: string[]) => padded(values).map((v) => [v]);
 
 export const sessions = {
   async insert(ex: Executor, s: Omit<Session, 'revokedAt' | 'revokeReason'>): Promise<void> {
@@ -147,18 +152,24 @@ export const sessions = {
     return row && decodeSession(row);
   },
 
-  /** The session with its user, in one round trip: what every authenticated request needs. */
+  /** The session with its user, in one round trip. */
   async findWithUser(ex: Executor, id: string): Promise<{ session: Session; user: User } | undefined> {
-    // Built and compiled once per dialect (it runs on every authenticated request); only the id changes.
-    const adapter = ex.getExecutor().adapter;
-    let template = findWithUserSql.get(adapter);
-    if (!template) {
-      template = findWithUserQuery(ex, '').compile();
-      findWithUserSql.set(adapter, template);
-    }
-    const { rows } = await ex.executeQuery<FindWithUserRow>({ ...template, parameters: [id] });
-    const row = rows[0];
-    return row && decodeWithUser(row);
+    return (await sessions.findManyWithUser(ex, [id])).get(id);
+  },
+
+  /**
+   * Sessions with their users by session id, in one query however many (the batched session check of
+   * authenticated requests); ids not found are absent from the map.
+   */
+  async findManyWithUser(
+    ex: Executor,
+    ids: string[],
+  ): Promise<Map<string, { session: Session; user: User }>> {
+    const found = new Map<string, { session: Session; user: User }>();
+    if (ids.length === 0) return found;
+    const { rows } = await ex.executeQuery(findManyWithUserSql(ex, tuples(ids)));
+    for (const row of rows) found.set(row.s_id, decodeWithUser(row));
+    return found;
   },
 
   async listLive(ex: Executor, userId: string, now: Date): Promise<Session[]> {
@@ -183,12 +194,13 @@ export const sessions = {
   },
 
   /**
-   * Extends a session only if it is live and its user active, checked in the same statement (so a
-   * revocation or suspension committed in between wins); true when it did.
+   * Extends the sessions that are live and whose user is active, checked in the same statement (so a
+   * revocation or suspension committed in between wins): the ids it extended.
    */
-  async touchIfLive(ex: Executor, id: string, now: Date, expiresAt: Date): Promise<boolean> {
-    const res = await ex.executeQuery(touchIfLiveSql(ex, id, now, expiresAt));
-    return Number(res.numAffectedRows) === 1;
+  async touchManyIfLive(ex: Executor, ids: string[], now: Date, expiresAt: Date): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const { rows } = await ex.executeQuery(touchManyIfLiveSql(ex, tuples(ids), now, expiresAt));
+    return new Set(rows.map((r) => r.id));
   },
 
   /** Revokes the given live sessions; returns the ids actually revoked by this call. */
@@ -221,47 +233,24 @@ export type ConsumeResult =
   | { kind: 'reused'; sessionId: string }
   | { kind: 'invalid' };
 
+export interface NewRefreshToken {
+  id: string;
+  sessionId: string;
+  tokenHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
 export const refreshTokens = {
-  async insert(
-    ex: Executor,
-    t: { id: string; sessionId: string; tokenHash: string; createdAt: Date; expiresAt: Date },
-  ): Promise<void> {
-    await ex.executeQuery(insertTokenSql(ex, t.id, t.sessionId, t.tokenHash, t.createdAt, t.expiresAt));
+  async insert(ex: Executor, t: NewRefreshToken): Promise<void> {
+    await refreshTokens.insertMany(ex, [t]);
   },
 
-  /** A refresh token's session and state, without changing it (a read outside any transaction). */
-  async peek(
-    ex: Executor,
-    tokenHash: string,
-  ): Promise<{ sessionId: string; used: boolean; expiresAt: Date } | undefined> {
-    const row = await ex
-      .selectFrom('refresh_tokens')
-      .select(['session_id', 'used_at', 'expires_at'])
-      .where('token_hash', '=', tokenHash)
-      .executeTakeFirst();
-    return (
-      row && { sessionId: row.session_id, used: row.used_at !== null, expiresAt: toDate(row.expires_at) }
-    );
-  },
-
-  /**
-   * `peek` and `sessions.findWithUser` in one query (a read outside any transaction): the token's state,
-   * its session and the session's user, or undefined for an unknown token.
-   */
-  async peekWithSession(
-    ex: Executor,
-    tokenHash: string,
-  ): Promise<{ used: boolean; expiresAt: Date; session: Session; user: User } | undefined> {
-    const adapter = ex.getExecutor().adapter;
-    let template = peekWithSessionSql.get(adapter);
-    if (!template) {
-      template = peekWithSessionQuery(ex, '').compile();
-      peekWithSessionSql.set(adapter, template);
-    }
-    const { rows } = await ex.executeQuery<PeekWithSessionRow>({ ...template, parameters: [tokenHash] });
-    const row = rows[0];
-    if (!row) return undefined;
-    return { used: row.r_used_at !== null, expiresAt: toDate(row.r_expires_at), ...decodeWithUser(row) };
+  /** Stores new tokens in one statement. */
+  async insertMany(ex: Executor, tokens: NewRefreshToken[]): Promise<void> {
+    if (tokens.length === 0) return;
+    const rows = tokens.map((t) => [t.id, t.sessionId, t.tokenHash, t.createdAt, t.expiresAt]);
+    await ex.executeQuery(insertTokensSql(ex, rows));
   },
 
   /** The session a refresh token belongs to, if it is one of `userId`'s. */
@@ -281,13 +270,20 @@ export const refreshTokens = {
    * nothing was spent (unknown, already spent or expired; `consume` tells which).
    */
   async spend(ex: Executor, tokenHash: string, now: Date): Promise<string | undefined> {
-    const { rows } = await ex.executeQuery(spendSql(ex, tokenHash, now));
-    return rows[0]?.session_id;
+    return (await refreshTokens.spendMany(ex, [tokenHash], now)).get(tokenHash);
   },
 
-  /** Undoes `spend(ex, tokenHash, usedAt)` inside the same transaction (nothing outside it ever saw it). */
-  async unspend(ex: Executor, tokenHash: string, usedAt: Date): Promise<void> {
-    await ex.executeQuery(unspendSql(ex, tokenHash, usedAt));
+  /** `spend` for many tokens in one statement: token hash → session id, for the tokens it spent. */
+  async spendMany(ex: Executor, tokenHashes: string[], now: Date): Promise<Map<string, string>> {
+    if (tokenHashes.length === 0) return new Map();
+    const { rows } = await ex.executeQuery(spendManySql(ex, tuples(tokenHashes), now));
+    return new Map(rows.map((r) => [r.token_hash, r.session_id]));
+  },
+
+  /** Undoes `spendMany(ex, tokenHashes, usedAt)` inside the same transaction (nothing outside saw it). */
+  async unspendMany(ex: Executor, tokenHashes: string[], usedAt: Date): Promise<void> {
+    if (tokenHashes.length === 0) return;
+    await ex.executeQuery(unspendManySql(ex, tuples(tokenHashes), usedAt));
   },
 
   /**
