@@ -27,7 +27,7 @@ import { roleRoutes } from './routes/roles.js';
 import { userRoutes } from './routes/users.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ErrorBody } from './schemas.js';
-import { securityHeaders } from './security-headers.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 export interface AppOptions {
   /** Log requests (serve: yes; in-process tests: no). */
@@ -87,9 +87,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   app.addSchema(ErrorBody);
 
   registerErrorHandling(app, { shedDelayMs: config.passwordHashShedDelayMs });
-  const headers = await securityHeaders();
   app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(headers);
+    reply.headers(SECURITY_HEADERS);
     reply.header('X-Request-Id', request.id);
     done();
   });

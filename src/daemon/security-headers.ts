@@ -1,26 +1,34 @@
-import helmet from '@fastify/helmet';
-import Fastify from 'fastify';
-
-/** Helmet's options for the API. The API serves JSON; the strict default CSP would only block the /docs UI. */
-export const HELMET_OPTIONS = { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false } as const;
-/** Headers every response carries whether or not helmet is there. */
-const GENERIC_HEADERS = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive']);
+/**
+ * The security headers every response carries: the set the OWASP REST Security Cheat Sheet names for JSON
+ * APIs ("Security Headers"), fixed strings set once per response. Browser-document headers a JSON API has
+ * no use for (X-Download-Options, X-DNS-Prefetch-Control, Origin-Agent-Cluster, X-XSS-Protection, COOP …)
+ * are left out: each was bytes and work on every response, the JWKS answer's largest cost after the socket
+ * write.
+ *
+ * `Cache-Control: no-store` is the default because most answers carry tokens, user data or both: RFC 6749
+ * §5.1 requires it on every response containing tokens or credentials, and no shared cache should keep
+ * the rest either. Responses meant to be cached (JWKS, discovery) set their own.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  // Only honoured over HTTPS, i.e. behind the TLS-terminating proxy Janua runs behind in production.
+  'Strict-Transport-Security': 'max-age=31536000; includeSubDomains',
+  'X-Content-Type-Options': 'nosniff',
+  // Clickjacking: nothing here is meant to be framed (CSP for current browsers, X-Frame-Options for old).
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy': "frame-ancestors 'none'",
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-store',
+});
 
 /**
- * Helmet's security headers, computed once. With CSP off they do not depend on the request, but
- * @fastify/helmet rebuilds helmet's middleware on every request (a third of the CPU of a JWKS answer), so
- * they are read once from a probe instance and then set as they are.
+ * RFC 6749 §5.1: a response carrying tokens also sends `Pragma: no-cache` (for HTTP/1.0 caches) beside
+ * `Cache-Control: no-store`. An onRequest hook for the routes that issue tokens.
  */
-export async function securityHeaders(): Promise<Record<string, string>> {
-  const probe = Fastify({ logger: false });
-  await probe.register(helmet, HELMET_OPTIONS);
-  probe.get('/', async () => 'ok');
-  const res = await probe.inject({ method: 'GET', url: '/' });
-  await probe.close();
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (!GENERIC_HEADERS.has(name.toLowerCase()) && typeof value === 'string') out[name] = value;
-  }
-  if (!out['x-content-type-options']) throw new Error('helmet probe returned no security headers');
-  return out;
+export function pragmaNoCache(
+  _request: unknown,
+  reply: { header(k: string, v: string): unknown },
+  done: () => void,
+) {
+  reply.header('Pragma', 'no-cache');
+  done();
 }

@@ -79,7 +79,12 @@ for (const dialect of dialects()) {
       const made = await request(`${d.url}/health`, { headers: { 'x-request-id': 'bad id with spaces' } });
       await made.body.text();
       assert.match(String(made.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+      // The OWASP REST Security Cheat Sheet's set, and no cache keeps API answers.
       assert.equal(made.headers['x-content-type-options'], 'nosniff');
+      assert.equal(made.headers['x-frame-options'], 'DENY');
+      assert.equal(made.headers['content-security-policy'], "frame-ancestors 'none'");
+      assert.equal(made.headers['referrer-policy'], 'no-referrer');
+      assert.equal(made.headers['cache-control'], 'no-store');
       assert.ok(made.headers['strict-transport-security']);
 
       const ok = await request(`${d.url}/api/v1/auth/signin`, {

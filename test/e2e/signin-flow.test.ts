@@ -232,6 +232,9 @@ for (const dialect of dialects()) {
       const s = await signUp(call);
       const res = await call('POST', `${AUTH}/token/refresh`, { body: { refresh_token: s.refresh_token } });
       assert.equal(res.status, 200, res.text);
+      // RFC 6749 §5.1: a response carrying tokens is never stored by a cache.
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.equal(res.headers['pragma'], 'no-cache');
       assert.equal(res.body.token_type, 'bearer');
       assert.equal(res.body.expires_in, 28800);
       assert.notEqual(res.body.access_token, s.access_token);

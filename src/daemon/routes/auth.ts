@@ -9,6 +9,7 @@ import { presentUser } from '../../core/users/model.js';
 import { updateProfile } from '../../core/users/service.js';
 import { requestContext } from '../plugins/authenticate.js';
 import { errors, ProfileFields, profilePatch, TokenFields, UserSchema } from '../schemas.js';
+import { pragmaNoCache } from '../security-headers.js';
 
 const Name = Type.Union([Type.String({ maxLength: 100 }), Type.Null()]);
 const Email = Type.String({ minLength: 3, maxLength: 320 });
@@ -60,6 +61,7 @@ export async function authRoutes(app: FastifyInstance, opts: { deps: Deps }): Pr
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { deps } = opts;
   const tags = ['auth'];
+  app.addHook('onRequest', pragmaNoCache);
 
   both(['/signup', '/register'], (url, alias) =>
     r.post(
