@@ -4,6 +4,8 @@ import { EXIT, ExitWith, exitCodeFor } from './exit-codes.js';
 import type { Io } from './output.js';
 import { buildProgram } from './program.js';
 
+const MIN_COLUMNS = 40;
+
 export function processIo(): Io {
   return {
     out: (s) => process.stdout.write(s),
@@ -15,6 +17,12 @@ export function processIo(): Io {
     },
     env: process.env,
     cwd: process.cwd(),
+    // A live display needs a real terminal of some width; a tiny or dumb one gets the plain report.
+    terminal:
+      process.stderr.isTTY && process.env['TERM'] !== 'dumb' && (process.stderr.columns ?? 0) >= MIN_COLUMNS
+        ? process.stderr
+        : undefined,
+    stdoutIsTerminal: !!process.stdout.isTTY,
   };
 }
 

@@ -5,6 +5,10 @@ export interface Io {
   readStdin(): Promise<string>;
   env: Record<string, string | undefined>;
   cwd: string;
+  /** Where a live display may draw: stderr when it is a terminal (never stdout, which scripts read). */
+  terminal?: NodeJS.WriteStream | undefined;
+  /** Whether stdout is a terminal (a person reading, not a script or a file). */
+  stdoutIsTerminal?: boolean;
 }
 
 export function printJson(io: Io, data: unknown): void {

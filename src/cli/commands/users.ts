@@ -8,6 +8,7 @@ import {
   deleteUser,
   getUser,
   type ImportItem,
+  type ImportSummary,
   importUsers,
   listUserSessions,
   listUsers,
@@ -27,6 +28,7 @@ import { createUser } from '../../core/users/service.js';
 import { confirmOnTty, needsConfirmation } from '../confirm.js';
 import { type GlobalOptions, withContainer } from '../context.js';
 import { EXIT, ExitWith } from '../exit-codes.js';
+import { startImportProgress } from '../import-progress.js';
 import { emitResult, type Io, table } from '../output.js';
 
 /** Reads a password from stdin: the whole input, without its final newline (so `echo pw |` works). */
@@ -372,21 +374,33 @@ export function registerUsers(program: Command, io: Io): void {
       await withContainer(io, cmd.optsWithGlobals<GlobalOptions>(), {}, async (c) => {
         const items: ImportItem[] = [];
         const input = path ? createReadStream(path, { encoding: 'utf8' }) : stdinText();
-        const summary = await importUsers(
-          c,
-          readImportRecords(input),
-          {
-            dryRun: o.dryRun,
-            batchSize: o.batchSize,
-            onItem: o.json
-              ? (item) => items.push(item)
-              : (item) =>
-                  io.out(
-                    `${String(item.index).padStart(7)}  ${item.status.padEnd(7)}  ${item.email ?? '-'}  ${item.id ?? item.reason ?? ''}\n`,
-                  ),
-          },
-          CLI_CONTEXT,
-        );
+        // On a terminal: a live progress line on stderr; the per-record report still goes to stdout unless
+        // stdout is that same person's terminal (then only the failures, drawn above the progress line).
+        const progress = !o.json && io.terminal ? startImportProgress(io.terminal, !!o.dryRun) : undefined;
+        const everyRecord = !progress || !io.stdoutIsTerminal;
+        let summary: ImportSummary | undefined;
+        try {
+          summary = await importUsers(
+            c,
+            readImportRecords(input),
+            {
+              dryRun: o.dryRun,
+              batchSize: o.batchSize,
+              onItem: o.json
+                ? (item) => items.push(item)
+                : (item) => {
+                    progress?.item(item);
+                    if (everyRecord)
+                      io.out(
+                        `${String(item.index).padStart(7)}  ${item.status.padEnd(7)}  ${item.email ?? '-'}  ${item.id ?? item.reason ?? ''}\n`,
+                      );
+                  },
+            },
+            CLI_CONTEXT,
+          );
+        } finally {
+          await progress?.finish(summary);
+        }
         if (o.json) emitResult(io, true, { ...summary, items }, () => '');
         else
           io.out(

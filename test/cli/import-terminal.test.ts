@@ -1,0 +1,88 @@
+/**
+ * `janua users import` on a real terminal (a pseudo-terminal from script(1)): Ink's live progress line and
+ * the failures instead of one line per record; piped, the plain per-record report as before.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { stripVTControlCharacters } from 'node:util';
+import { createTestDatabase, dialects, type TestDatabase, tempDir } from '../helpers/db.js';
+import { BIN, baseEnv, newMasterKey, runCli } from '../helpers/janua.js';
+
+const quote = (x: string) => `'${x.replaceAll("'", "'\\''")}'`;
+
+/** Runs `janua ARGS` on a pseudo-terminal of the given size; what the terminal showed, and the exit code. */
+async function onTerminal(
+  args: string[],
+  env: Record<string, string>,
+  size = { cols: 100, rows: 30 },
+): Promise<{ code: number; screen: string }> {
+  const command = `stty cols ${size.cols} rows ${size.rows}; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
+  const child = spawn('script', ['-qec', command, '/dev/null'], {
+    env: baseEnv({ ...env, TERM: 'xterm-256color' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let raw = '';
+  child.stdout.on('data', (d) => {
+    raw += d;
+  });
+  const [code] = (await once(child, 'close')) as [number];
+  return { code, screen: stripVTControlCharacters(raw) };
+}
+
+for (const dialect of dialects()) {
+  describe(`janua users import on a terminal (${dialect})`, () => {
+    let db: TestDatabase;
+    let env: Record<string, string>;
+    const dir = tempDir();
+    let input: string;
+
+    before(async () => {
+      db = await createTestDatabase(dialect);
+      env = { DATABASE_URL: db.url, JANUA_DATA_DIR: dir.path, JANUA_MASTER_KEY: newMasterKey() };
+      const m = await runCli(['db', 'migrate'], { env });
+      assert.equal(m.code, 0, m.stderr);
+      input = join(dir.path, 'users.ndjson');
+      writeFileSync(
+        input,
+        [
+          JSON.stringify({ email: 'tty-one@example.com' }),
+          '{"email": "tty-bad"}',
+          JSON.stringify({ email: 'tty-two@example.com' }),
+        ].join('\n'),
+      );
+    });
+    after(async () => {
+      await db.drop();
+      dir.remove();
+    });
+
+    test('a live progress line and the failures, no per-record lines; piped, one line per record', async () => {
+      const { code, screen } = await onTerminal(['users', 'import', input], env);
+      assert.equal(code, 3, screen);
+      assert.match(screen, /Done 3 read · 2 created · 0 skipped · 1 failed · [\d,]+\/s/);
+      assert.equal(screen.match(/record 2 failed: tty-bad: A valid email address is required/g)?.length, 1);
+      assert.match(screen, /created 2, skipped 0, failed 1/);
+      assert.doesNotMatch(screen, /^\s+1\s+created\s/m, 'no per-record lines on the terminal');
+
+      const piped = await runCli(['users', 'import', input], { env });
+      assert.equal(piped.code, 3, piped.stderr);
+      assert.match(piped.stdout, /^\s+1\s+skipped\s+tty-one@example\.com/m);
+      assert.match(piped.stdout, /^\s+2\s+failed\s+tty-bad/m);
+      assert.doesNotMatch(piped.stdout + piped.stderr, /Done \d+ read/);
+    });
+
+    test('a terminal too narrow for the display gets the plain report', async () => {
+      const { code, screen } = await onTerminal(['users', 'import', input, '--dry-run'], env, {
+        cols: 10,
+        rows: 5,
+      });
+      assert.equal(code, 3, screen);
+      assert.match(screen, /^\s+1\s+skipped\s+tty-one@example\.com/m);
+      assert.doesNotMatch(screen, /Checking|Done \d/);
+    });
+  });
+}
