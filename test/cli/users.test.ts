@@ -292,10 +292,21 @@ for (const dialect of dialects()) {
       await signInAs('grace@example.com', 'NewSecurePass1!x');
       const badMinutes = await cli(['lock', 'grace@example.com', '--minutes', 'soon']);
       assert.equal(badMinutes.code, 2);
-      for (const cmd of ['suspend', 'reactivate', 'lock', 'unlock', 'sessions', 'revoke-sessions']) {
+      for (const cmd of ['suspend', 'reactivate', 'lock', 'sessions', 'revoke-sessions']) {
         const missing = await cli([cmd, 'ghost@example.com']);
         assert.equal(missing.code, 4, cmd);
       }
+      // An email with no account locks like a real one; unlock lifts it by email (an unknown id is still 4).
+      for (let i = 0; i < 5; i++) await assert.rejects(signInAs('ghost@example.com', 'Wrong-Pass123!x'));
+      await assert.rejects(signInAs('ghost@example.com', 'Wrong-Pass123!x'), /Too many failed/);
+      assert.deepEqual(await json(['unlock', 'Ghost@Example.com']), {
+        user: null,
+        email: 'ghost@example.com',
+        was_locked: true,
+      });
+      await assert.rejects(signInAs('ghost@example.com', 'Wrong-Pass123!x'), /Invalid email or password/);
+      assert.match((await cli(['unlock', 'ghost@example.com'])).stdout, /no account; was not locked/);
+      assert.equal((await cli(['unlock', randomUUID()])).code, 4);
     });
 
     test('delete: refuses without --yes off a terminal; deactivates; --hard deletes, 5 for a sole owner', async () => {

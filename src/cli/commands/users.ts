@@ -19,6 +19,7 @@ import {
   revokeUserSessions,
   setUserPassword,
   suspendUser,
+  unlockEmail,
   unlockUser,
   updateUser,
 } from '../../core/users/admin.js';
@@ -296,16 +297,26 @@ export function registerUsers(program: Command, io: Io): void {
 
   users
     .command('unlock <user>')
-    .description('Lift a sign-in lockout (user id or email)')
+    .description(
+      'Lift a sign-in lockout (user id or email). An email with no account is locked like a real one; giving it lifts that lockout too.',
+    )
     .option('--json', 'print one JSON document')
     .action(
       run(async (c, who: string, o: Json) => {
-        const r = await unlockUser(c, who, CLI_CONTEXT);
+        const r = await unlockUser(c, who, CLI_CONTEXT).catch(async (err: unknown) => {
+          if (!(err instanceof JanuaError && err.code === 'NOT_FOUND_ERROR') || !who.includes('@')) throw err;
+          return { user: null, ...(await unlockEmail(c, who, CLI_CONTEXT)) };
+        });
         emitResult(
           io,
           o.json,
-          { user: presentUser(r.user), was_locked: r.wasLocked },
-          (d) => `${d.user.email}: ${d.was_locked ? 'unlocked' : 'was not locked; failure count reset'}\n`,
+          {
+            user: r.user && presentUser(r.user),
+            email: r.user?.email ?? ('email' in r ? r.email : null),
+            was_locked: r.wasLocked,
+          },
+          (d) =>
+            `${d.email}: ${d.user ? '' : 'no account; '}${d.was_locked ? 'unlocked' : 'was not locked; failure count reset'}\n`,
         );
       }),
     );

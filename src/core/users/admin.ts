@@ -550,6 +550,39 @@ export async function unlockUser(
   });
 }
 
+/**
+ * Lifts the sign-in lockout of an email that has no account. Unknown emails are locked exactly like real
+ * ones (so lockouts reveal nothing), which leaves an operator a way to lift one: the counter is keyed by
+ * the email's hash, the same key sign-in uses. Audited against that key; there is no user to emit for.
+ */
+export async function unlockEmail(
+  deps: StoreDeps,
+  email: string,
+  ctx: RequestContext,
+): Promise<{ email: string; wasLocked: boolean }> {
+  requireAdmin(ctx);
+  const normalized = checkEmail(email);
+  const now = deps.clock.now();
+  return deps.store.transaction(async (tx) => {
+    const key = signInAttemptKey(normalized);
+    const state = await signInAttempts.get(tx, key);
+    await signInAttempts.reset(tx, key);
+    const wasLocked = !!state?.lockedUntil && state.lockedUntil > now;
+    await audit(
+      tx,
+      ctx,
+      {
+        action: 'user.unlock',
+        targetType: 'sign_in_key',
+        targetId: key,
+        metadata: { was_locked: wasLocked },
+      },
+      now,
+    );
+    return { email: normalized, wasLocked };
+  });
+}
+
 /** Sets a new password (operators and admins); every session is revoked and the lockout lifted. */
 export async function setUserPassword(
   deps: Pick<Deps, 'store' | 'clock' | 'config' | 'hasher'>,
