@@ -137,9 +137,12 @@ for (const dialect of dialects()) {
       assert.match(weak.stderr, /Password must contain/);
     });
 
-    test('users unlock: unknown user exits 4; a known one reports its state', async () => {
-      const missing = await runCli(['users', 'unlock', 'nobody@example.com'], { env });
+    test('users unlock: unknown id exits 4; a known one reports its state', async () => {
+      const missing = await runCli(['users', 'unlock', '00000000-0000-4000-8000-000000000000'], { env });
       assert.equal(missing.code, 4);
+      const noAccount = await runCli(['users', 'unlock', 'nobody@example.com', '--json'], { env });
+      assert.equal(noAccount.code, 0, noAccount.stderr);
+      assert.equal(JSON.parse(noAccount.stdout).user, null);
       const ok = await runCli(['users', 'unlock', 'admin@example.com', '--json'], { env });
       assert.equal(ok.code, 0, ok.stderr);
       assert.equal((JSON.parse(ok.stdout) as { was_locked: boolean }).was_locked, false);
