@@ -140,7 +140,9 @@ async function main(): Promise<void> {
   // Each baseline is measured right before the scenarios compared with it: the machine may be shared.
   let bcryptRun: CpuRun | undefined;
   let jose: JoseCapacity | undefined;
+  let joseAfter: JoseCapacity | undefined;
   let fastify: ScenarioResult | undefined;
+  let fastifyAfter: ScenarioResult | undefined;
   try {
     log(`creating ${USERS} accounts (bcrypt cost ${BCRYPT_ROUNDS})`);
     const seeded = await createUsers(daemon, USERS);
@@ -208,6 +210,9 @@ async function main(): Promise<void> {
     });
     printScenario(scenarios['refresh']);
     if (chainBreaks) log(`  refresh chains broken: ${chainBreaks}`);
+    log('baseline again: jose RS256 signing (the machine may have changed speed meanwhile)');
+    joseAfter = await joseCapacity(CORES, CPU_S);
+    log(`  capacity = ${joseAfter.best.perSecond}/s (${joseAfter.best.method})`);
 
     log('baseline: bare Fastify hello world (child process)');
     fastify = await fastifyBaseline(CONNECTIONS, DURATION_S);
@@ -239,10 +244,19 @@ async function main(): Promise<void> {
       plan: () => ({ method: 'GET', path: '/.well-known/jwks.json' }),
     });
     printScenario(scenarios['jwks']);
+
+    log('baseline again: bare Fastify hello world');
+    fastifyAfter = await fastifyBaseline(CONNECTIONS, DURATION_S);
+    printScenario(fastifyAfter);
   } finally {
     await daemon.stop();
   }
-  if (!bcryptRun || !jose || !fastify) throw new Error('a baseline is missing');
+  if (!bcryptRun || !jose || !joseAfter || !fastify || !fastifyAfter)
+    throw new Error('a baseline is missing');
+  // Each throughput baseline is measured right before and right after the scenarios compared with it; the
+  // ratio uses their mean, so a machine that speeds up or slows down during the run moves both sides.
+  const rsaCapacity = round((jose.best.perSecond + joseAfter.best.perSecond) / 2);
+  const fastifyRps = round((fastify.rps + fastifyAfter.rps) / 2);
   const warnings = daemon.logs
     .join('')
     .split('\n')
@@ -270,16 +284,16 @@ async function main(): Promise<void> {
       scenarios['refresh']!.rps,
       'ok/s',
       'RS256 signatures/s (all cores)',
-      jose.best.perSecond,
+      rsaCapacity,
       0.4,
     ),
-    target('GET /auth/me/s', scenarios['me']!.rps, 'ok/s', 'bare Fastify req/s', fastify.rps, 0.2),
+    target('GET /auth/me/s', scenarios['me']!.rps, 'ok/s', 'bare Fastify req/s', fastifyRps, 0.2),
     target(
       'GET /.well-known/jwks.json/s',
       scenarios['jwks']!.rps,
       'ok/s',
       'bare Fastify req/s',
-      fastify.rps,
+      fastifyRps,
       0.7,
     ),
   ];
@@ -289,9 +303,9 @@ async function main(): Promise<void> {
     `Janua bench — node ${process.version}, ${CORES} cores, ${CONNECTIONS} connections × ${DURATION_S} s, ${startedAt.toISOString()}`,
     '',
     'Baselines',
-    `  bare Fastify hello world      ${fastify.rps} req/s (p50 ${fmtMs(fastify.ok.p50Ms)}, p99 ${fmtMs(fastify.ok.p99Ms)})`,
+    `  bare Fastify hello world      ${fastifyRps} req/s (mean of ${fastify.rps} before and ${fastifyAfter.rps} after; p50 ${fmtMs(fastify.ok.p50Ms)}, p99 ${fmtMs(fastify.ok.p99Ms)})`,
     `  bcrypt-${BCRYPT_ROUNDS} compare, ${CORES} cores   ${bcryptRun.perSecond} compares/s`,
-    `  jose RS256 sign, all cores    ${jose.best.perSecond} signatures/s (${jose.best.method}; sequential ${jose.sequential.perSecond}/s, promises ×${jose.promiseScaling})`,
+    `  jose RS256 sign, all cores    ${rsaCapacity} signatures/s (mean of ${jose.best.perSecond} before and ${joseAfter.best.perSecond} after; ${jose.best.method}; sequential ${jose.sequential.perSecond}/s, promises ×${jose.promiseScaling})`,
     '',
     'Janua',
   ];
@@ -301,6 +315,16 @@ async function main(): Promise<void> {
         `  429/503 ${s.shed.count} (${s.shed.perSecond}/s, p99 ${fmtMs(s.shed.p99Ms)})  other non-2xx ${s.otherErrors.count}`,
     );
   }
+  // Server CPU per answer moves less than req/s when the machine is shared: printed beside the targets.
+  const cpu = (s: ScenarioResult) => s.serverCpuUsPerRequest;
+  lines.push(
+    '',
+    'Server CPU per answer (µs; steadier than req/s on a shared machine)',
+    `  bare Fastify ${cpu(fastify)} / ${cpu(fastifyAfter)}; ` +
+      Object.entries(scenarios)
+        .map(([k, s]) => `${k} ${cpu(s)}`)
+        .join('; '),
+  );
   lines.push('', 'Targets');
   for (const t of targets) {
     lines.push(
@@ -323,7 +347,15 @@ async function main(): Promise<void> {
       users: USERS,
       bcryptRounds: BCRYPT_ROUNDS,
     },
-    baselines: { fastify, bcrypt: bcryptRun, jose },
+    baselines: {
+      fastify,
+      fastifyAfter,
+      fastifyRps,
+      bcrypt: bcryptRun,
+      jose,
+      joseAfter,
+      rsaCapacity,
+    },
     scenarios,
     refreshChainBreaks: chainBreaks,
     targets,
