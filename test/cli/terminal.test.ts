@@ -1,6 +1,7 @@
 /**
- * `janua users import` on a real terminal (a pseudo-terminal from script(1)): Ink's live progress line and
- * the failures instead of one line per record; piped, the plain per-record report as before.
+ * The CLI on a real terminal (a pseudo-terminal from script(1)), as an operator at a shell sees it:
+ * `users import` draws Ink's live progress line and the failures instead of one line per record (piped,
+ * the plain per-record report as before); destructive commands ask, and only `y`/`yes` goes ahead.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,22 +15,31 @@ import { BIN, baseEnv, newMasterKey, runCli } from '../helpers/janua.js';
 
 const quote = (x: string) => `'${x.replaceAll("'", "'\\''")}'`;
 
-/** Runs `janua ARGS` on a pseudo-terminal of the given size; what the terminal showed, and the exit code. */
+/**
+ * Runs `janua ARGS` on a pseudo-terminal of the given size, typing `answer` once `prompt` appears; what the
+ * terminal showed, and the exit code.
+ */
 async function onTerminal(
   args: string[],
   env: Record<string, string>,
-  size = { cols: 100, rows: 30 },
+  opts: { cols?: number; rows?: number; prompt?: RegExp; answer?: string } = {},
 ): Promise<{ code: number; screen: string }> {
-  const command = `stty cols ${size.cols} rows ${size.rows}; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
+  const command = `stty cols ${opts.cols ?? 100} rows ${opts.rows ?? 30}; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
   const child = spawn('script', ['-qec', command, '/dev/null'], {
     env: baseEnv({ ...env, TERM: 'xterm-256color' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let raw = '';
+  let answered = false;
   child.stdout.on('data', (d) => {
     raw += d;
+    if (opts.prompt && !answered && opts.prompt.test(stripVTControlCharacters(raw))) {
+      answered = true;
+      child.stdin.write(`${opts.answer ?? ''}\r`);
+    }
   });
   const [code] = (await once(child, 'close')) as [number];
+  child.stdin.destroy();
   return { code, screen: stripVTControlCharacters(raw) };
 }
 
@@ -83,6 +93,22 @@ for (const dialect of dialects()) {
       assert.equal(code, 3, screen);
       assert.match(screen, /^\s+1\s+skipped\s+tty-one@example\.com/m);
       assert.doesNotMatch(screen, /Checking|Done \d/);
+    });
+
+    test('delete asks on a terminal: anything but y leaves the user; y deactivates', async () => {
+      const prompt = /Deactivate tty-one@example\.com \([0-9a-f-]{36}\)\? \[y\/N\]/;
+      const no = await onTerminal(['users', 'delete', 'tty-one@example.com'], env, { prompt, answer: 'n' });
+      assert.equal(no.code, 2, no.screen);
+      assert.match(no.screen, /aborted: not confirmed/);
+      const still = await runCli(['users', 'get', 'tty-one@example.com', '--json'], { env });
+      assert.equal(JSON.parse(still.stdout).status, 'active');
+      const yes = await onTerminal(['users', 'delete', 'tty-one@example.com'], env, {
+        prompt,
+        answer: 'yes',
+      });
+      assert.equal(yes.code, 0, yes.screen);
+      const gone = await runCli(['users', 'get', 'tty-one@example.com', '--json'], { env });
+      assert.equal(JSON.parse(gone.stdout).status, 'deleted');
     });
   });
 }
