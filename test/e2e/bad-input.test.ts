@@ -5,23 +5,22 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac, createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { importPKCS8, SignJWT } from 'jose';
 import { sql } from 'kysely';
 import { SecretBox } from '../../src/core/crypto/secrets.js';
 import { openPrivateKey } from '../../src/core/keys/keys.js';
 import { signingKeys } from '../../src/core/store/repos/signing-keys.js';
 import type { Store } from '../../src/core/store/store.js';
-import { createTestDatabase, dialects, type TestDatabase } from '../helpers/db.js';
-import { type Daemon, newMasterKey, startDaemon } from '../helpers/janua.js';
+import { dialects } from '../helpers/db.js';
+import { type Daemon, newMasterKey } from '../helpers/janua.js';
 import {
   AUTH,
   assertError,
   type Call,
   type CallOptions,
-  client,
   decodeJwt,
-  openStore,
+  e2eDaemon,
   PASSWORD,
   rowCounts,
   type Session,
@@ -54,25 +53,17 @@ const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 
 for (const dialect of dialects()) {
   describe(`e2e bad input (${dialect})`, () => {
-    let db: TestDatabase;
     let d: Daemon;
     let call: Call;
     let store: Store;
     let victim: Session;
     const masterKey = newMasterKey();
 
-    before(async () => {
-      db = await createTestDatabase(dialect);
-      d = await startDaemon({ databaseUrl: db.url, env: { JANUA_MASTER_KEY: masterKey } });
-      call = client(d);
-      store = openStore(db.url);
-      victim = await signUp(call, uniqueEmail('victim'));
+    e2eDaemon(dialect, { JANUA_MASTER_KEY: masterKey }, (f) => {
+      ({ d, call, store } = f);
     });
-
-    after(async () => {
-      await store?.destroy();
-      await d?.stop();
-      await db?.drop();
+    before(async () => {
+      victim = await signUp(call, uniqueEmail('victim'));
     });
 
     /** Runs one bad request and checks its error body and that the counted tables did not change. */

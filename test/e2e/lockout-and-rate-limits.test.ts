@@ -14,7 +14,7 @@ import {
   auditRows,
   type Call,
   client,
-  openStore,
+  e2eDaemon,
   PASSWORD,
   type Res,
   signUp,
@@ -31,17 +31,8 @@ for (const dialect of dialects()) {
     let call: Call;
     let store: Store;
 
-    before(async () => {
-      db = await createTestDatabase(dialect);
-      d = await startDaemon({ databaseUrl: db.url, env: { LOCKOUT_MAX_ATTEMPTS: String(MAX_ATTEMPTS) } });
-      call = client(d);
-      store = openStore(db.url);
-    });
-
-    after(async () => {
-      await store?.destroy();
-      await d?.stop();
-      await db?.drop();
+    e2eDaemon(dialect, { LOCKOUT_MAX_ATTEMPTS: String(MAX_ATTEMPTS) }, (f) => {
+      ({ db, d, call, store } = f);
     });
 
     const guess = (email: string, password = 'Wrong-Password-1') =>

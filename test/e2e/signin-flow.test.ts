@@ -4,20 +4,19 @@
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { request } from 'undici';
 import type { Store } from '../../src/core/store/store.js';
-import { createTestDatabase, dialects, type TestDatabase } from '../helpers/db.js';
-import { type Daemon, startDaemon } from '../helpers/janua.js';
+import { dialects } from '../helpers/db.js';
+import type { Daemon } from '../helpers/janua.js';
 import {
   AUTH,
   assertError,
   type Call,
-  client,
   decodeJwt,
+  e2eDaemon,
   eventually,
   ISO_RE,
-  openStore,
   PASSWORD,
   rowCounts,
   signIn,
@@ -31,22 +30,12 @@ const MAX_SESSIONS = 3;
 
 for (const dialect of dialects()) {
   describe(`e2e sign-in flow (${dialect})`, () => {
-    let db: TestDatabase;
     let d: Daemon;
     let call: Call;
     let store: Store;
 
-    before(async () => {
-      db = await createTestDatabase(dialect);
-      d = await startDaemon({ databaseUrl: db.url, env: { MAX_SESSIONS_PER_USER: String(MAX_SESSIONS) } });
-      call = client(d);
-      store = openStore(db.url);
-    });
-
-    after(async () => {
-      await store?.destroy();
-      await d?.stop();
-      await db?.drop();
+    e2eDaemon(dialect, { MAX_SESSIONS_PER_USER: String(MAX_SESSIONS) }, (f) => {
+      ({ d, call, store } = f);
     });
 
     function assertUser(u: Record<string, unknown>, email: string): void {

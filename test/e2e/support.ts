@@ -4,9 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import { type Dispatcher, request } from 'undici';
 import { createStore, type Store } from '../../src/core/store/store.js';
-import type { Daemon } from '../helpers/janua.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { type Daemon, startDaemon } from '../helpers/janua.js';
 
 export const PASSWORD = 'SecurePass123!x';
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -128,6 +130,38 @@ export function decodeJwt(token: string): {
 
 export function openStore(databaseUrl: string): Store {
   return createStore(databaseUrl, { poolSize: 2 });
+}
+
+export interface E2e {
+  db: TestDatabase;
+  d: Daemon;
+  call: Call;
+  store: Store;
+}
+
+/**
+ * The fixture of an end-to-end suite: a fresh database, the real daemon spawned on it, a client for it and
+ * the real store beside it (to check what a request changed), made before the suite's tests and torn down
+ * after them. `bind` hands them to the suite's own variables.
+ */
+export function e2eDaemon(
+  dialect: 'sqlite' | 'postgres',
+  env: Record<string, string>,
+  bind: (fixture: E2e) => void,
+): void {
+  const f: Partial<E2e> = {};
+  before(async () => {
+    f.db = await createTestDatabase(dialect);
+    f.d = await startDaemon({ databaseUrl: f.db.url, env });
+    f.call = client(f.d);
+    f.store = openStore(f.db.url);
+    bind(f as E2e);
+  });
+  after(async () => {
+    await f.store?.destroy();
+    await f.d?.stop();
+    await f.db?.drop();
+  });
 }
 
 export const COUNTED_TABLES = ['users', 'sessions', 'refresh_tokens', 'outbox'] as const;

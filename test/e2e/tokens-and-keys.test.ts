@@ -3,21 +3,20 @@
  * by `janua keys rotate` in the middle of a session, and refresh-token reuse detection.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Store } from '../../src/core/store/store.js';
-import { createTestDatabase, dialects, type TestDatabase } from '../helpers/db.js';
-import { type Daemon, newMasterKey, runCli, startDaemon } from '../helpers/janua.js';
+import { dialects, type TestDatabase } from '../helpers/db.js';
+import { type Daemon, newMasterKey, runCli } from '../helpers/janua.js';
 import {
   AUTH,
   assertError,
   auditRows,
   type Call,
-  client,
   decodeJwt,
+  e2eDaemon,
   eventually,
   ISO_RE,
-  openStore,
   signIn,
   signUp,
   UUID_RE,
@@ -36,20 +35,8 @@ for (const dialect of dialects()) {
         env: { DATABASE_URL: db.url, JANUA_MASTER_KEY: masterKey, JANUA_DATA_DIR: d.env['JANUA_DATA_DIR'] },
       });
 
-    before(async () => {
-      db = await createTestDatabase(dialect);
-      d = await startDaemon({
-        databaseUrl: db.url,
-        env: { JANUA_MASTER_KEY: masterKey, JANUA_KEYS_RELOAD_SECONDS: '1' },
-      });
-      call = client(d);
-      store = openStore(db.url);
-    });
-
-    after(async () => {
-      await store?.destroy();
-      await d?.stop();
-      await db?.drop();
+    e2eDaemon(dialect, { JANUA_MASTER_KEY: masterKey, JANUA_KEYS_RELOAD_SECONDS: '1' }, (f) => {
+      ({ db, d, call, store } = f);
     });
 
     test('access tokens verify against the published JWKS with the documented claims', async () => {
