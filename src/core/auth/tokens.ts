@@ -71,7 +71,8 @@ class Semaphore {
 /**
  * RS256 signatures in flight at once: one per core keeps every core signing. Each signature is a WebCrypto
  * job in libuv's small thread pool, which SQLite's queries share; an unbounded burst (every refresh at
- * once) queued each database round trip behind dozens of signatures, and a refresh makes six of them.
+ * once) queued each database round trip (the group commit of the next rotations among them) behind dozens
+ * of signatures.
  */
 const signing = new Semaphore(availableParallelism());
 
