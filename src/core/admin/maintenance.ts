@@ -2,7 +2,7 @@
  * Maintenance mode: a platform setting in the database, so it survives restarts and every node sharing the
  * database obeys it. Nodes read it through `MaintenanceCache`, which re-reads the database at most every
  * `MAINTENANCE_REFRESH_MS`: a toggle made anywhere (API on any node, or `janua admin maintenance`) reaches
- * every node within that bound.
+ * every node within that bound (`JANUA_MAINTENANCE_REFRESH_SECONDS`).
  */
 import { performance } from 'node:perf_hooks';
 import type { Deps } from '../deps.js';
@@ -12,10 +12,11 @@ import { settings } from '../store/repos/settings.js';
 import type { Store } from '../store/store.js';
 
 export const MAINTENANCE_KEY = 'maintenance';
-/** Longest time a node may act on a stale maintenance state (README "Maintenance mode"). */
+/**
+ * Longest time a node may act on a stale maintenance state by default (README "Maintenance mode"); the
+ * daemon takes it from `JANUA_MAINTENANCE_REFRESH_SECONDS`.
+ */
 export const MAINTENANCE_REFRESH_MS = 2000;
-/** `Retry-After` (seconds) sent with the 503 answers while maintenance is on. */
-export const MAINTENANCE_RETRY_AFTER_S = 60;
 export const DEFAULT_MAINTENANCE_MESSAGE = 'The service is down for maintenance; please retry later';
 
 export interface MaintenanceState {
@@ -134,11 +135,14 @@ export class MaintenanceCache {
 
 const caches = new WeakMap<Store, MaintenanceCache>();
 
-/** The one cache per store (per node), shared by the daemon's gate and `setMaintenance`. */
-export function maintenanceCache(store: Store): MaintenanceCache {
+/**
+ * The one cache per store (per node), shared by the daemon's gate and `setMaintenance`. Its re-read bound
+ * is fixed by whoever asks first: the daemon's gate, with the configured bound, at start.
+ */
+export function maintenanceCache(store: Store, ttlMs = MAINTENANCE_REFRESH_MS): MaintenanceCache {
   let cache = caches.get(store);
   if (!cache) {
-    cache = new MaintenanceCache(() => getMaintenance({ store }));
+    cache = new MaintenanceCache(() => getMaintenance({ store }), ttlMs);
     caches.set(store, cache);
   }
   return cache;

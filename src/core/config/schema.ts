@@ -39,6 +39,8 @@ export interface JanuaConfig {
   refreshTokenDays: number;
   maxSessionsPerUser: number;
   keysReloadSeconds: number;
+  maintenanceRefreshSeconds: number;
+  maintenanceRetryAfterSeconds: number;
   bcryptRounds: number;
   passwordHashConcurrency: number;
   passwordHashMaxWaitMs: number;
@@ -178,6 +180,24 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 3600,
     doc: 'How often a running daemon reloads signing keys from the database (so a CLI rotation is picked up within this interval).',
+  },
+  {
+    key: 'maintenanceRefreshSeconds',
+    env: 'JANUA_MAINTENANCE_REFRESH_SECONDS',
+    type: 'int',
+    default: 2,
+    min: 1,
+    max: 60,
+    doc: 'How often a node re-reads the maintenance-mode setting from the database: a toggle made on another node or by the CLI reaches it within this bound.',
+  },
+  {
+    key: 'maintenanceRetryAfterSeconds',
+    env: 'JANUA_MAINTENANCE_RETRY_AFTER_SECONDS',
+    type: 'int',
+    default: 60,
+    min: 1,
+    max: 86400,
+    doc: '`Retry-After` sent with the 503 answers while maintenance mode is on.',
   },
   {
     key: 'bcryptRounds',

@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { MAINTENANCE_RETRY_AFTER_S, maintenanceCache } from '../../core/admin/maintenance.js';
+import { maintenanceCache } from '../../core/admin/maintenance.js';
 import { authenticate } from '../../core/auth/service.js';
 import type { Deps } from '../../core/deps.js';
 import { JanuaError } from '../../core/errors.js';
@@ -26,7 +26,8 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export const maintenanceGate = fp(
   async (app: FastifyInstance, opts: { deps: Pick<Deps, 'config' | 'store' | 'clock' | 'keys'> }) => {
-    const cache = maintenanceCache(opts.deps.store);
+    const { config } = opts.deps;
+    const cache = maintenanceCache(opts.deps.store, config.maintenanceRefreshSeconds * 1000);
     const gate = async (request: FastifyRequest, reply: FastifyReply) => {
       const state = await cache.current();
       if (!state.enabled) return;
@@ -46,7 +47,7 @@ export const maintenanceGate = fp(
         reply,
         request,
         new JanuaError('SERVICE_UNAVAILABLE', state.message ?? 'The service is down for maintenance', {
-          retryAfter: MAINTENANCE_RETRY_AFTER_S,
+          retryAfter: config.maintenanceRetryAfterSeconds,
         }),
       );
     };
