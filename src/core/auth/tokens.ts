@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { availableParallelism } from 'node:os';
-import { decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type { Clock } from '../clock.js';
 import type { JanuaConfig } from '../config/schema.js';
 import { tokenError } from '../errors.js';
 import type { KeyRing } from '../keys/keyring.js';
 import { SIGNING_ALG } from '../keys/keys.js';
+import { SignerPool } from './signer-pool.js';
 
 export interface AccessClaims extends JWTPayload {
   sub: string;
@@ -24,57 +24,36 @@ export interface TokenDeps {
   config: Pick<JanuaConfig, 'baseUrl' | 'jwtAudience' | 'accessTokenMinutes'>;
 }
 
-/** Signs an access token: RS256 JWT with kid, iss, aud, sub, sid, jti, iat, exp, type=access, email. */
+/**
+ * Signs an access token: RS256 JWT with kid, iss, aud, sub, sid, jti, iat, exp, type=access, email. The JWS
+ * Compact Serialization (RFC 7515 §7.1) is built here and only the signature is made in the signer pool;
+ * every token is checked with jose's `jwtVerify` like any client would (tests/e2e).
+ */
 export async function signAccessToken(
   deps: TokenDeps,
   subject: { userId: string; sessionId: string; email: string; org?: string },
 ): Promise<string> {
   const { kid, key } = deps.keys.signer();
   const now = Math.floor(deps.clock.now().getTime() / 1000);
-  const claims: Record<string, unknown> = { sid: subject.sessionId, type: 'access', email: subject.email };
+  const claims: Record<string, unknown> = {
+    iss: deps.config.baseUrl,
+    aud: deps.config.jwtAudience,
+    sub: subject.userId,
+    sid: subject.sessionId,
+    jti: randomUUID(),
+    iat: now,
+    exp: now + deps.config.accessTokenMinutes * 60,
+    type: 'access',
+    email: subject.email,
+  };
   if (subject.org) claims['org'] = subject.org;
-  const jwt = new SignJWT(claims)
-    .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: 'JWT' })
-    .setIssuer(deps.config.baseUrl)
-    .setAudience(deps.config.jwtAudience)
-    .setSubject(subject.userId)
-    .setJti(randomUUID())
-    .setIssuedAt(now)
-    .setExpirationTime(now + deps.config.accessTokenMinutes * 60);
-  await signing.acquire();
-  try {
-    return await jwt.sign(key);
-  } finally {
-    signing.release();
-  }
+  const input = `${b64json({ alg: SIGNING_ALG, kid, typ: 'JWT' })}.${b64json(claims)}`;
+  return `${input}.${await signers.sign(kid, key, input)}`;
 }
 
-/** A counting semaphore: at most `size` holders, the rest wait in order. */
-class Semaphore {
-  private held = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly size: number) {}
-  async acquire(): Promise<void> {
-    if (this.held < this.size) {
-      this.held++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.held--;
-  }
-}
+const b64json = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
-/**
- * RS256 signatures in flight at once: one per core keeps every core signing. Each signature is a WebCrypto
- * job in libuv's small thread pool, which SQLite's queries share; an unbounded burst (every refresh at
- * once) queued each database round trip (the group commit of the next rotations among them) behind dozens
- * of signatures.
- */
-const signing = new Semaphore(availableParallelism());
+const signers = new SignerPool();
 
 /**
  * Verifies signature, algorithm, issuer, audience and lifetime. Only RS256 is accepted (RFC 8725 §3.1:

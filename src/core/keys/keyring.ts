@@ -1,4 +1,5 @@
-import { importJWK, importPKCS8, type JWK } from 'jose';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { importJWK, type JWK } from 'jose';
 import type { SecretBox } from '../crypto/secrets.js';
 import { JanuaError } from '../errors.js';
 import { signingKeys } from '../store/repos/signing-keys.js';
@@ -6,7 +7,8 @@ import type { Store } from '../store/store.js';
 import { openPrivateKey, SIGNING_ALG } from './keys.js';
 
 type VerifyKey = Awaited<ReturnType<typeof importJWK>>;
-type SignKey = Awaited<ReturnType<typeof importPKCS8>>;
+/** A private key as a KeyObject: what node:crypto signs with, and what can be handed to worker threads. */
+type SignKey = KeyObject;
 
 interface Snapshot {
   signer: { kid: string; key: SignKey } | undefined;
@@ -74,7 +76,7 @@ export class KeyRing {
         const existing = this.snap.signer?.kid === row.kid ? this.snap.signer : undefined;
         signer = existing ?? {
           kid: row.kid,
-          key: await importPKCS8(openPrivateKey(this.box, row), SIGNING_ALG),
+          key: createPrivateKey(openPrivateKey(this.box, row)),
         };
       }
     }
