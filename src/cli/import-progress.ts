@@ -5,7 +5,7 @@
  */
 import { Box, render, Static, Text } from 'ink';
 import { createElement as h, type ReactElement } from 'react';
-import type { ImportItem, ImportSummary } from '../core/users/admin.js';
+import type { ImportItem } from '../core/users/admin.js';
 
 export interface ImportTally {
   read: number;
@@ -75,8 +75,7 @@ export function startImportProgress(stream: NodeJS.WriteStream, dryRun: boolean)
         app.rerender(view());
       }
     },
-    async finish(summary?: ImportSummary): Promise<void> {
-      if (summary) Object.assign(tally, { created: summary.created, skipped: summary.skipped });
+    async finish(): Promise<void> {
       tally.done = true;
       app.rerender(view());
       app.unmount();

@@ -8,7 +8,6 @@ import {
   deleteUser,
   getUser,
   type ImportItem,
-  type ImportSummary,
   importUsers,
   listUserSessions,
   listUsers,
@@ -303,18 +302,19 @@ export function registerUsers(program: Command, io: Io): void {
     .option('--json', 'print one JSON document')
     .action(
       run(async (c, who: string, o: Json) => {
-        const r = await unlockUser(c, who, CLI_CONTEXT).catch(async (err: unknown) => {
-          if (!(err instanceof JanuaError && err.code === 'NOT_FOUND_ERROR') || !who.includes('@')) throw err;
-          return { user: null, ...(await unlockEmail(c, who, CLI_CONTEXT)) };
-        });
+        const r = await unlockUser(c, who, CLI_CONTEXT).then(
+          ({ user, wasLocked }) => ({ user, email: user.email, wasLocked }),
+          (err: unknown) => {
+            // An email without an account is locked like a real one: lift that lockout instead.
+            if (!(err instanceof JanuaError && err.code === 'NOT_FOUND_ERROR') || !who.includes('@'))
+              throw err;
+            return unlockEmail(c, who, CLI_CONTEXT);
+          },
+        );
         emitResult(
           io,
           o.json,
-          {
-            user: r.user && presentUser(r.user),
-            email: r.user?.email ?? ('email' in r ? r.email : null),
-            was_locked: r.wasLocked,
-          },
+          { user: r.user && presentUser(r.user), email: r.email, was_locked: r.wasLocked },
           (d) =>
             `${d.email}: ${d.user ? '' : 'no account; '}${d.was_locked ? 'unlocked' : 'was not locked; failure count reset'}\n`,
         );
@@ -389,29 +389,24 @@ export function registerUsers(program: Command, io: Io): void {
         // stdout is that same person's terminal (then only the failures, drawn above the progress line).
         const progress = !o.json && io.terminal ? startImportProgress(io.terminal, !!o.dryRun) : undefined;
         const everyRecord = !progress || !io.stdoutIsTerminal;
-        let summary: ImportSummary | undefined;
-        try {
-          summary = await importUsers(
-            c,
-            readImportRecords(input),
-            {
-              dryRun: o.dryRun,
-              batchSize: o.batchSize,
-              onItem: o.json
-                ? (item) => items.push(item)
-                : (item) => {
-                    progress?.item(item);
-                    if (everyRecord)
-                      io.out(
-                        `${String(item.index).padStart(7)}  ${item.status.padEnd(7)}  ${item.email ?? '-'}  ${item.id ?? item.reason ?? ''}\n`,
-                      );
-                  },
-            },
-            CLI_CONTEXT,
-          );
-        } finally {
-          await progress?.finish(summary);
-        }
+        const summary = await importUsers(
+          c,
+          readImportRecords(input),
+          {
+            dryRun: o.dryRun,
+            batchSize: o.batchSize,
+            onItem: o.json
+              ? (item) => items.push(item)
+              : (item) => {
+                  progress?.item(item);
+                  if (everyRecord)
+                    io.out(
+                      `${String(item.index).padStart(7)}  ${item.status.padEnd(7)}  ${item.email ?? '-'}  ${item.id ?? item.reason ?? ''}\n`,
+                    );
+                },
+          },
+          CLI_CONTEXT,
+        ).finally(() => progress?.finish());
         if (o.json) emitResult(io, true, { ...summary, items }, () => '');
         else
           io.out(

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Deps } from '../deps.js';
 import { JanuaError } from '../errors.js';
 import { audit, type RequestContext } from '../events/events.js';
+import { perOwner } from '../per-owner.js';
 import { settings } from '../store/repos/settings.js';
 import type { Store } from '../store/store.js';
 
@@ -133,17 +134,11 @@ export class MaintenanceCache {
   }
 }
 
-const caches = new WeakMap<Store, MaintenanceCache>();
-
 /**
  * The one cache per store (per node), shared by the daemon's gate and `setMaintenance`. Its re-read bound
  * is fixed by whoever asks first: the daemon's gate, with the configured bound, at start.
  */
-export function maintenanceCache(store: Store, ttlMs = MAINTENANCE_REFRESH_MS): MaintenanceCache {
-  let cache = caches.get(store);
-  if (!cache) {
-    cache = new MaintenanceCache(() => getMaintenance({ store }), ttlMs);
-    caches.set(store, cache);
-  }
-  return cache;
-}
+export const maintenanceCache = perOwner(
+  (store: Store, ttlMs: number = MAINTENANCE_REFRESH_MS) =>
+    new MaintenanceCache(() => getMaintenance({ store }), ttlMs),
+);

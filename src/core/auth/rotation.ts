@@ -13,7 +13,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { Coalescer, coalescerPer } from '../store/coalesce.js';
+import { perOwner } from '../per-owner.js';
+import { Coalescer } from '../store/coalesce.js';
 import { refreshTokens, type Session, sessions } from '../store/repos/sessions.js';
 import type { Executor, Store } from '../store/store.js';
 import type { User } from '../users/model.js';
@@ -83,7 +84,7 @@ interface Queued extends Rotation {
 /** Rotations per group transaction at most (bounds how long one COMMIT keeps the next group waiting). */
 const MAX_GROUP = 64;
 
-const writerGroup = coalescerPer(
+const writerGroup = perOwner(
   (store: Store) =>
     new Coalescer<Queued, Rotated>(
       (items) => {

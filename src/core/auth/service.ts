@@ -7,7 +7,8 @@ import { hashToken, randomToken, sha256Hex } from '../crypto/secrets.js';
 import type { Deps } from '../deps.js';
 import { conflict, forbidden, JanuaError, tokenError, unauthenticated, validation } from '../errors.js';
 import { audit, emit, type RequestContext } from '../events/events.js';
-import { Coalescer, coalescerPer } from '../store/coalesce.js';
+import { perOwner } from '../per-owner.js';
+import { Coalescer } from '../store/coalesce.js';
 import { signInAttempts } from '../store/repos/attempts.js';
 import { passwordCredentials } from '../store/repos/credentials.js';
 import { refreshTokens, type Session, sessions } from '../store/repos/sessions.js';
@@ -323,7 +324,7 @@ async function rotateChecked(deps: AuthDeps, token: string, ctx: RequestContext)
  * is sent after its requests arrived, so it sees every revocation committed before them. Two batches in
  * flight at once, one per SQLite read connection.
  */
-const sessionChecks = coalescerPer(
+const sessionChecks = perOwner(
   (store: AuthDeps['store']) =>
     new Coalescer<string, { session: Session; user: User } | undefined>(
       async (ids) => {

@@ -5,6 +5,7 @@ import type { JanuaConfig } from '../config/schema.js';
 import { tokenError } from '../errors.js';
 import type { KeyRing } from '../keys/keyring.js';
 import { SIGNING_ALG } from '../keys/keys.js';
+import { perOwner } from '../per-owner.js';
 import { SignerPool } from './signer-pool.js';
 
 export interface AccessClaims extends JWTPayload {
@@ -127,12 +128,4 @@ interface Verified {
  * verify under the same key) and cost a thread-pool round trip per request. A hit still needs its key to
  * be published now (a removed key invalidates it) and a current `exp`.
  */
-const verifiedByRing = new WeakMap<KeyRing, Map<string, Verified>>();
-function verifiedCache(keys: KeyRing): Map<string, Verified> {
-  let cache = verifiedByRing.get(keys);
-  if (!cache) {
-    cache = new Map();
-    verifiedByRing.set(keys, cache);
-  }
-  return cache;
-}
+const verifiedCache = perOwner((_keys: KeyRing) => new Map<string, Verified>());

@@ -47,18 +47,3 @@ export class Coalescer<I, O> {
     }
   }
 }
-
-/** One coalescer per owner object (a store), made on first use. */
-export function coalescerPer<K extends object, I, O>(
-  make: (owner: K) => Coalescer<I, O>,
-): (owner: K) => Coalescer<I, O> {
-  const byOwner = new WeakMap<K, Coalescer<I, O>>();
-  return (owner) => {
-    let c = byOwner.get(owner);
-    if (!c) {
-      c = make(owner);
-      byOwner.set(owner, c);
-    }
-    return c;
-  };
-}

@@ -519,6 +519,14 @@ export async function lockUser(
   });
 }
 
+/** Resets the failure count of an email's sign-in key; whether it was locked at `now`. */
+async function liftLockout(tx: Executor, email: string, now: Date): Promise<boolean> {
+  const key = signInAttemptKey(email);
+  const state = await signInAttempts.get(tx, key);
+  await signInAttempts.reset(tx, key);
+  return !!state?.lockedUntil && state.lockedUntil > now;
+}
+
 /** Lifts a sign-in lockout and resets the failure count (admins). */
 export async function unlockUser(
   deps: StoreDeps,
@@ -529,10 +537,7 @@ export async function unlockUser(
   const now = deps.clock.now();
   return deps.store.transaction(async (tx) => {
     const user = await findUserIn(tx, idOrEmail);
-    const key = signInAttemptKey(user.email);
-    const state = await signInAttempts.get(tx, key);
-    await signInAttempts.reset(tx, key);
-    const wasLocked = !!state?.lockedUntil && state.lockedUntil > now;
+    const wasLocked = await liftLockout(tx, user.email, now);
     await audit(
       tx,
       ctx,
@@ -559,27 +564,24 @@ export async function unlockEmail(
   deps: StoreDeps,
   email: string,
   ctx: RequestContext,
-): Promise<{ email: string; wasLocked: boolean }> {
+): Promise<{ user: null; email: string; wasLocked: boolean }> {
   requireAdmin(ctx);
   const normalized = checkEmail(email);
   const now = deps.clock.now();
   return deps.store.transaction(async (tx) => {
-    const key = signInAttemptKey(normalized);
-    const state = await signInAttempts.get(tx, key);
-    await signInAttempts.reset(tx, key);
-    const wasLocked = !!state?.lockedUntil && state.lockedUntil > now;
+    const wasLocked = await liftLockout(tx, normalized, now);
     await audit(
       tx,
       ctx,
       {
         action: 'user.unlock',
         targetType: 'sign_in_key',
-        targetId: key,
+        targetId: signInAttemptKey(normalized),
         metadata: { was_locked: wasLocked },
       },
       now,
     );
-    return { email: normalized, wasLocked };
+    return { user: null, email: normalized, wasLocked };
   });
 }
 

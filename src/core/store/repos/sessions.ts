@@ -44,6 +44,10 @@ const SESSION_COLUMNS = [
   's.user_agent as s_user_agent',
 ] as const;
 
+/** An IN list in and out of the one-value tuples compiledPerLength works with (padded, see `padded`). */
+const tuples = (list: string[]) => padded(list).map((v) => [v]);
+const values = (rows: unknown[][]) => rows.map((r) => r[0] as string);
+
 /** Sessions with their users, by session id: one template per padded list length (see `padded`). */
 const findManyWithUserSql = compiledPerLength(1, 0, (ex, ids) =>
   ex
@@ -51,11 +55,7 @@ const findManyWithUserSql = compiledPerLength(1, 0, (ex, ids) =>
     .innerJoin('users as u', 'u.id', 's.user_id')
     .selectAll('u')
     .select(SESSION_COLUMNS)
-    .where(
-      's.id',
-      'in',
-      ids.map((t) => t[0] as string),
-    ),
+    .where('s.id', 'in', values(ids)),
 );
 type FindWithUserRow = RowOf<typeof findManyWithUserSql>;
 
@@ -80,11 +80,7 @@ const touchManyIfLiveSql = compiledPerLength(1, 2, (ex, ids, now: Date, expiresA
   ex
     .updateTable('sessions')
     .set({ last_used_at: now, expires_at: expiresAt })
-    .where(
-      'id',
-      'in',
-      ids.map((t) => t[0] as string),
-    )
+    .where('id', 'in', values(ids))
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', now)
     .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('status', '=', 'active'))
@@ -106,11 +102,7 @@ const spendManySql = compiledPerLength(1, 1, (ex, hashes, now: Date) =>
   ex
     .updateTable('refresh_tokens')
     .set({ used_at: now })
-    .where(
-      'token_hash',
-      'in',
-      hashes.map((t) => t[0] as string),
-    )
+    .where('token_hash', 'in', values(hashes))
     .where('used_at', 'is', null)
     .where('expires_at', '>', now)
     .returning(['token_hash', 'session_id']),
@@ -119,15 +111,9 @@ const unspendManySql = compiledPerLength(1, 1, (ex, hashes, usedAt: Date) =>
   ex
     .updateTable('refresh_tokens')
     .set({ used_at: null })
-    .where(
-      'token_hash',
-      'in',
-      hashes.map((t) => t[0] as string),
-    )
+    .where('token_hash', 'in', values(hashes))
     .where('used_at', '=', usedAt),
 );
-
-const tuples = (values: string[]) => padded(values).map((v) => [v]);
 
 export const sessions = {
   async insert(ex: Executor, s: Omit<Session, 'revokedAt' | 'revokeReason'>): Promise<void> {
