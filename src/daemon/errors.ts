@@ -63,10 +63,10 @@ export function errorBody(err: JanuaError, requestId: string): ErrorBody {
 }
 
 export function sendError(reply: FastifyReply, request: FastifyRequest, err: JanuaError): FastifyReply {
-  if (err.retryAfter !== undefined) reply.header('Retry-After', String(err.retryAfter));
+  if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
   if (err.code === 'AUTHENTICATION_ERROR' && request.headers.authorization === undefined)
-    reply.header('WWW-Authenticate', 'Bearer');
-  if (err.code === 'TOKEN_ERROR') reply.header('WWW-Authenticate', 'Bearer error="invalid_token"');
+    reply.header('www-authenticate', 'Bearer');
+  if (err.code === 'TOKEN_ERROR') reply.header('www-authenticate', 'Bearer error="invalid_token"');
   return reply.status(err.status).type('application/json; charset=utf-8').send(errorBody(err, request.id));
 }
 

@@ -8,16 +8,20 @@
  * `Cache-Control: no-store` is the default because most answers carry tokens, user data or both: RFC 6749
  * §5.1 requires it on every response containing tokens or credentials, and no shared cache should keep
  * the rest either. Responses meant to be cached (JWKS, discovery) set their own.
+ *
+ * Names are written in lower case here and wherever the daemon sets a header: Fastify stores every name
+ * lower-cased (and that is how they go on the wire; names are case-insensitive, RFC 9110 §5.1), and a name
+ * that is already lower case skips a toLowerCase and a string-table lookup per header per response.
  */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   // Only honoured over HTTPS, i.e. behind the TLS-terminating proxy Janua runs behind in production.
-  'Strict-Transport-Security': 'max-age=31536000; includeSubDomains',
-  'X-Content-Type-Options': 'nosniff',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
   // Clickjacking: nothing here is meant to be framed (CSP for current browsers, X-Frame-Options for old).
-  'X-Frame-Options': 'DENY',
-  'Content-Security-Policy': "frame-ancestors 'none'",
-  'Referrer-Policy': 'no-referrer',
-  'Cache-Control': 'no-store',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
 });
 
 /**
@@ -29,6 +33,6 @@ export function pragmaNoCache(
   reply: { header(k: string, v: string): unknown },
   done: () => void,
 ) {
-  reply.header('Pragma', 'no-cache');
+  reply.header('pragma', 'no-cache');
   done();
 }

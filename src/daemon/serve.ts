@@ -47,7 +47,7 @@ export async function startServer(c: Container): Promise<Running> {
   // its response and hold the server open for the whole keep-alive timeout (72 s) before the process exits.
   let closing = false;
   app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('Connection', 'close');
+    if (closing) reply.header('connection', 'close');
     done(null, payload);
   });
   const address = await app.listen({ host: config.host, port: config.port });

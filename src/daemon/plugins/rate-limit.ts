@@ -116,9 +116,9 @@ export const rateLimit = fp(
       });
       const w = windows[tightest]!;
       const resetAt = starts[tightest]! + w.ms;
-      reply.header('X-RateLimit-Limit', String(w.limit));
-      reply.header('X-RateLimit-Remaining', String(Math.max(0, least)));
-      reply.header('X-RateLimit-Reset', String(Math.ceil(resetAt / 1000)));
+      reply.header('x-ratelimit-limit', String(w.limit));
+      reply.header('x-ratelimit-remaining', String(Math.max(0, least)));
+      reply.header('x-ratelimit-reset', String(Math.ceil(resetAt / 1000)));
       if (least < 0) {
         const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
         return sendError(
@@ -130,8 +130,10 @@ export const rateLimit = fp(
       return undefined;
     };
     app.addHook('onRequest', (request, reply, done) => {
+      // The whitelist first: it is a map lookup, where request.routeOptions builds an object per call.
+      if (whitelisted(request.ip)) return done();
       const routeConfig = request.routeOptions.config;
-      if (routeConfig?.rateLimit === false || whitelisted(request.ip)) return done();
+      if (routeConfig?.rateLimit === false) return done();
       limit(request, reply, routeConfig).then((sent) => {
         // A 429 already answered: the lifecycle stops here (what an async hook returning the reply does).
         if (sent === undefined) done();

@@ -521,7 +521,7 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
       },
     },
     async (request, reply) => {
-      reply.header('Pragma', 'no-cache'); // carries a token: RFC 6749 §5.1
+      reply.header('pragma', 'no-cache'); // carries a token: RFC 6749 §5.1
       return switchOrganization(
         deps,
         { user: me(request), sessionId: request.auth!.session.id },
