@@ -3,7 +3,7 @@
  * the aliases the original SDK calls (`/invites…`, `PUT …/members/{user_id}`, `…/{id}/roles`).
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../../core/deps.js';
 import {
@@ -69,8 +69,15 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
   const { deps } = opts;
   const tags = ['organizations'];
   const security = [{ bearer: [] }];
-  // Authentication comes first (onRequest), so an anonymous caller gets 401 whatever the body.
-  const auth = { onRequest: app.requireAuth };
+  // The options of every route here: bearer authentication first (onRequest, so an anonymous caller gets
+  // 401 whatever the body), the OpenAPI tag and security, then the route's own summary and schema parts.
+  const signedIn = <S extends Omit<FastifySchema, 'tags' | 'security' | 'summary'>>(
+    summary: string,
+    schema: S,
+  ) => ({
+    onRequest: app.requireAuth,
+    schema: { tags, security, summary, ...schema },
+  });
   const me = (request: FastifyRequest) => request.auth!.user;
   const issued = (i: IssuedInvitation) => ({
     ...presentInvitation(i.invitation, deps.clock.now()),
@@ -80,16 +87,10 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
 
   r.post(
     '/organizations',
-    {
-      ...auth,
-      schema: {
-        tags,
-        security,
-        summary: 'Create an organization; the caller becomes its owner',
-        body: CreateOrganizationBody,
-        response: { 201: OrganizationSchema, ...errors(401, 409, 422) },
-      },
-    },
+    signedIn('Create an organization; the caller becomes its owner', {
+      body: CreateOrganizationBody,
+      response: { 201: OrganizationSchema, ...errors(401, 409, 422) },
+    }),
     async (request, reply) => {
       const b = request.body;
       const o = await createOrganization(
@@ -105,31 +106,19 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
 
   r.get(
     '/organizations',
-    {
-      ...auth,
-      schema: {
-        tags,
-        security,
-        summary: "The caller's organizations (a bare array, as the original SDK expects)",
-        response: { 200: Type.Array(OrganizationSchema), ...errors(401) },
-      },
-    },
+    signedIn("The caller's organizations (a bare array, as the original SDK expects)", {
+      response: { 200: Type.Array(OrganizationSchema), ...errors(401) },
+    }),
     async (request) =>
       (await listMyOrganizations(deps, me(request).id)).map((o) => orgBody(o.organization, o.role)),
   );
 
   r.get(
     '/organizations/by-slug/:slug',
-    {
-      ...auth,
-      schema: {
-        tags,
-        security,
-        summary: 'An organization by slug',
-        params: Type.Object({ slug: Type.String({ maxLength: 100 }) }),
-        response: { 200: OrganizationSchema, ...errors(401, 403, 404) },
-      },
-    },
+    signedIn('An organization by slug', {
+      params: Type.Object({ slug: Type.String({ maxLength: 100 }) }),
+      response: { 200: OrganizationSchema, ...errors(401, 403, 404) },
+    }),
     async (request) => {
       const a = await getOrganizationBySlug(deps, me(request), request.params.slug);
       return orgBody(a.organization, a.role);
@@ -138,16 +127,10 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
 
   r.get(
     '/organizations/:org_id',
-    {
-      ...auth,
-      schema: {
-        tags,
-        security,
-        summary: 'An organization (organization:read)',
-        params: OrgIdParams,
-        response: { 200: OrganizationSchema, ...errors(401, 403, 404, 422) },
-      },
-    },
+    signedIn('An organization (organization:read)', {
+      params: OrgIdParams,
+      response: { 200: OrganizationSchema, ...errors(401, 403, 404, 422) },
+    }),
     async (request) => {
       const a = await getOrganization(deps, me(request), request.params.org_id);
       return orgBody(a.organization, a.role);
@@ -156,17 +139,11 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
 
   r.patch(
     '/organizations/:org_id',
-    {
-      ...auth,
-      schema: {
-        tags,
-        security,
-        summary: 'Update an organization (organization:update)',
-        params: OrgIdParams,
-        body: UpdateOrganizationBody,
-        response: { 200: OrganizationSchema, ...errors(401, 403, 404, 409, 422) },
-      },
-    },
+    signedIn('Update an organization (organization:update)', {
+      params: OrgIdParams,
+      body: UpdateOrganizationBody,
+      response: { 200: OrganizationSchema, ...errors(401, 403, 404, 409, 422) },
+    }),
     async (request) => {
       const b = request.body;
       const a = await updateOrganization(
@@ -182,16 +159,10 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
 
   r.delete(
     '/organizations/:org_id',
-    {
-      ...auth,
-      schema: {
-        tags,
-        security,
-        summary: 'Delete an organization with its members, roles and invitations (organization:delete)',
-        params: OrgIdParams,
-        response: { 200: Deleted, ...errors(401, 403, 404, 422) },
-      },
-    },
+    signedIn('Delete an organization with its members, roles and invitations (organization:delete)', {
+      params: OrgIdParams,
+      response: { 200: Deleted, ...errors(401, 403, 404, 422) },
+    }),
     async (request) => {
       const o = await deleteOrganization(deps, me(request), request.params.org_id, requestContext(request));
       return { message: `Organization ${o.slug} deleted`, id: o.id };
@@ -200,32 +171,20 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
 
   r.get(
     '/organizations/:org_id/members',
-    {
-      ...auth,
-      schema: {
-        tags,
-        security,
-        summary: 'Members (members:read)',
-        params: OrgIdParams,
-        response: { 200: Type.Array(MemberSchema), ...errors(401, 403, 404, 422) },
-      },
-    },
+    signedIn('Members (members:read)', {
+      params: OrgIdParams,
+      response: { 200: Type.Array(MemberSchema), ...errors(401, 403, 404, 422) },
+    }),
     async (request) => (await listMembers(deps, me(request), request.params.org_id)).map(presentMember),
   );
 
   r.post(
     '/organizations/:org_id/members',
-    {
-      ...auth,
-      schema: {
-        tags,
-        security,
-        summary: 'Add an existing user by user_id or email (members:write; role defaults to member)',
-        params: OrgIdParams,
-        body: AddMemberBody,
-        response: { 201: MemberSchema, ...errors(401, 403, 404, 409, 422) },
-      },
-    },
+    signedIn('Add an existing user by user_id or email (members:write; role defaults to member)', {
+      params: OrgIdParams,
+      body: AddMemberBody,
+      response: { 201: MemberSchema, ...errors(401, 403, 404, 409, 422) },
+    }),
     async (request, reply) => {
       const b = request.body;
       const m = await addMember(
@@ -242,16 +201,10 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
 
   r.delete(
     '/organizations/:org_id/members/:user_id',
-    {
-      ...auth,
-      schema: {
-        tags,
-        security,
-        summary: 'Remove a member (members:delete), or leave (your own user_id)',
-        params: MemberParams,
-        response: { 200: MessageSchema, ...errors(401, 403, 404, 409, 422) },
-      },
-    },
+    signedIn('Remove a member (members:delete), or leave (your own user_id)', {
+      params: MemberParams,
+      response: { 200: MessageSchema, ...errors(401, 403, 404, 409, 422) },
+    }),
     async (request) => {
       const m = await removeMember(
         deps,
@@ -270,18 +223,12 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
   ] as const) {
     r.put(
       url,
-      {
-        ...auth,
-        schema: {
-          tags,
-          security,
-          hide,
-          summary: "Change a member's role (members:write; the owner role needs owners:manage)",
-          params: MemberParams,
-          body: RoleBody,
-          response: { 200: MemberSchema, ...errors(401, 403, 404, 409, 422) },
-        },
-      },
+      signedIn("Change a member's role (members:write; the owner role needs owners:manage)", {
+        hide,
+        params: MemberParams,
+        body: RoleBody,
+        response: { 200: MemberSchema, ...errors(401, 403, 404, 409, 422) },
+      }),
       async (request) =>
         presentMember(
           await setMemberRole(
@@ -298,20 +245,14 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
 
   r.post(
     '/organizations/:org_id/transfer-ownership',
-    {
-      ...auth,
-      schema: {
-        tags,
-        security,
-        summary: 'Make a member the owner; the previous owner becomes admin (owners:manage)',
-        params: OrgIdParams,
-        body: Type.Object({ user_id: Type.String({ format: 'uuid' }) }),
-        response: {
-          200: Type.Object({ message: Type.String(), members: Type.Array(MemberSchema) }),
-          ...errors(401, 403, 404, 409, 422),
-        },
+    signedIn('Make a member the owner; the previous owner becomes admin (owners:manage)', {
+      params: OrgIdParams,
+      body: Type.Object({ user_id: Type.String({ format: 'uuid' }) }),
+      response: {
+        200: Type.Object({ message: Type.String(), members: Type.Array(MemberSchema) }),
+        ...errors(401, 403, 404, 409, 422),
       },
-    },
+    }),
     async (request) => {
       const changed = await transferOwnership(
         deps,
@@ -330,18 +271,12 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
   ] as const) {
     r.post(
       `/organizations/:org_id/${base}`,
-      {
-        ...auth,
-        schema: {
-          tags,
-          security,
-          hide,
-          summary: 'Invite by email (invitations:write); the token is in this response only',
-          params: OrgIdParams,
-          body: CreateInvitationBody,
-          response: { 201: IssuedInvitationSchema, ...errors(401, 403, 404, 409, 422) },
-        },
-      },
+      signedIn('Invite by email (invitations:write); the token is in this response only', {
+        hide,
+        params: OrgIdParams,
+        body: CreateInvitationBody,
+        response: { 201: IssuedInvitationSchema, ...errors(401, 403, 404, 409, 422) },
+      }),
       async (request, reply) => {
         const i = await createInvitation(
           deps,
@@ -357,18 +292,12 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
 
     r.get(
       `/organizations/:org_id/${base}`,
-      {
-        ...auth,
-        schema: {
-          tags,
-          security,
-          hide,
-          summary: 'Invitations, newest first (invitations:read; ?status=pending|accepted|revoked|expired)',
-          params: OrgIdParams,
-          querystring: InvitationListQuery,
-          response: { 200: Type.Array(InvitationSchema), ...errors(401, 403, 404, 422) },
-        },
-      },
+      signedIn('Invitations, newest first (invitations:read; ?status=pending|accepted|revoked|expired)', {
+        hide,
+        params: OrgIdParams,
+        querystring: InvitationListQuery,
+        response: { 200: Type.Array(InvitationSchema), ...errors(401, 403, 404, 422) },
+      }),
       async (request) => {
         const list = await listInvitations(deps, me(request), request.params.org_id, request.query.status);
         const now = deps.clock.now();
@@ -378,17 +307,11 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
 
     r.delete(
       `/organizations/:org_id/${base}/:invite_id`,
-      {
-        ...auth,
-        schema: {
-          tags,
-          security,
-          hide,
-          summary: 'Revoke an invitation (invitations:write)',
-          params: InviteParams,
-          response: { 200: InvitationSchema, ...errors(401, 403, 404, 409, 422) },
-        },
-      },
+      signedIn('Revoke an invitation (invitations:write)', {
+        hide,
+        params: InviteParams,
+        response: { 200: InvitationSchema, ...errors(401, 403, 404, 409, 422) },
+      }),
       async (request) =>
         presentInvitation(
           await revokeInvitation(
@@ -404,17 +327,11 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
 
     r.post(
       `/organizations/:org_id/${base}/:invite_id/resend`,
-      {
-        ...auth,
-        schema: {
-          tags,
-          security,
-          hide,
-          summary: 'A new token and a new 7-day expiry; the old token stops working (invitations:write)',
-          params: InviteParams,
-          response: { 200: IssuedInvitationSchema, ...errors(401, 403, 404, 409, 422) },
-        },
-      },
+      signedIn('A new token and a new 7-day expiry; the old token stops working (invitations:write)', {
+        hide,
+        params: InviteParams,
+        response: { 200: IssuedInvitationSchema, ...errors(401, 403, 404, 409, 422) },
+      }),
       async (request) =>
         issued(
           await resendInvitation(
@@ -429,24 +346,18 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
 
     r.post(
       `/organizations/${base}/accept`,
-      {
-        ...auth,
-        schema: {
-          tags,
-          security,
-          hide,
-          summary: 'Accept an invitation as the invited (signed-in) user',
-          body: AcceptBody,
-          response: {
-            200: Type.Object({
-              message: Type.String(),
-              organization: OrganizationSchema,
-              member: MemberSchema,
-            }),
-            ...errors(400, 401, 403, 404, 409, 422),
-          },
+      signedIn('Accept an invitation as the invited (signed-in) user', {
+        hide,
+        body: AcceptBody,
+        response: {
+          200: Type.Object({
+            message: Type.String(),
+            organization: OrganizationSchema,
+            member: MemberSchema,
+          }),
+          ...errors(400, 401, 403, 404, 409, 422),
         },
-      },
+      }),
       async (request) => {
         const a = await acceptInvitation(deps, me(request), request.body.token, requestContext(request));
         return {
@@ -460,32 +371,20 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
 
   r.get(
     '/organizations/:org_id/roles',
-    {
-      ...auth,
-      schema: {
-        tags,
-        security,
-        summary: "Built-in roles and the organization's custom roles (roles:read)",
-        params: OrgIdParams,
-        response: { 200: Type.Array(RoleSchema), ...errors(401, 403, 404, 422) },
-      },
-    },
+    signedIn("Built-in roles and the organization's custom roles (roles:read)", {
+      params: OrgIdParams,
+      response: { 200: Type.Array(RoleSchema), ...errors(401, 403, 404, 422) },
+    }),
     async (request) => listRoles(deps, me(request), request.params.org_id),
   );
 
   r.post(
     '/organizations/:org_id/roles',
-    {
-      ...auth,
-      schema: {
-        tags,
-        security,
-        summary: 'Create a custom role (roles:write); = POST /api/v1/roles with organization_id',
-        params: OrgIdParams,
-        body: Type.Object(RoleFields),
-        response: { 201: RoleSchema, ...errors(401, 403, 404, 409, 422) },
-      },
-    },
+    signedIn('Create a custom role (roles:write); = POST /api/v1/roles with organization_id', {
+      params: OrgIdParams,
+      body: Type.Object(RoleFields),
+      response: { 201: RoleSchema, ...errors(401, 403, 404, 409, 422) },
+    }),
     async (request, reply) => {
       const b = request.body;
       const role = await createRole(
@@ -502,7 +401,7 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
   r.post(
     '/auth/switch-organization',
     {
-      ...auth,
+      onRequest: app.requireAuth,
       schema: {
         tags: ['auth', ...tags],
         security,
