@@ -18,8 +18,7 @@ import {
   revokeUserSessions,
   setUserPassword,
   suspendUser,
-  unlockEmail,
-  unlockUser,
+  unlockUserOrEmail,
   updateUser,
 } from '../../core/users/admin.js';
 import { readImportRecords } from '../../core/users/import-format.js';
@@ -302,15 +301,7 @@ export function registerUsers(program: Command, io: Io): void {
     .option('--json', 'print one JSON document')
     .action(
       run(async (c, who: string, o: Json) => {
-        const r = await unlockUser(c, who, CLI_CONTEXT).then(
-          ({ user, wasLocked }) => ({ user, email: user.email, wasLocked }),
-          (err: unknown) => {
-            // An email without an account is locked like a real one: lift that lockout instead.
-            if (!(err instanceof JanuaError && err.code === 'NOT_FOUND_ERROR') || !who.includes('@'))
-              throw err;
-            return unlockEmail(c, who, CLI_CONTEXT);
-          },
-        );
+        const r = await unlockUserOrEmail(c, who, CLI_CONTEXT);
         emitResult(
           io,
           o.json,

@@ -14,21 +14,21 @@ interface Snapshot {
   signer: { kid: string; key: SignKey } | undefined;
   verifiers: Map<string, VerifyKey>;
   jwks: { keys: JWK[] };
-  /** `jwks` as JSON text, built once per load: the JWKS endpoint sends it as it is. */
-  jwksJson: string;
+  /** `jwks` as UTF-8 JSON, serialized and encoded once per load: the JWKS endpoint sends it as it is. */
+  jwksJson: Buffer;
   loadedAt: number;
 }
 
 /** The public members of an RSA JWK (RFC 7517 §4, RFC 7518 §6.3.1); nothing else may leave. */
 const PUBLIC_JWK_MEMBERS = ['kty', 'kid', 'use', 'alg', 'n', 'e'] as const;
 
-function jwksText(jwks: { keys: JWK[] }): string {
+function jwksBytes(jwks: { keys: JWK[] }): Buffer {
   const keys = jwks.keys.map((k) => {
     const out: Record<string, unknown> = {};
     for (const m of PUBLIC_JWK_MEMBERS) if (typeof k[m] === 'string') out[m] = k[m];
     return out;
   });
-  return JSON.stringify({ keys });
+  return Buffer.from(JSON.stringify({ keys }), 'utf8');
 }
 
 /** Least time between two reloads triggered by an unknown `kid`, so forged kids cannot hammer the database. */
@@ -44,7 +44,7 @@ export class KeyRing {
     signer: undefined,
     verifiers: new Map(),
     jwks: { keys: [] },
-    jwksJson: '{"keys":[]}',
+    jwksJson: Buffer.from('{"keys":[]}'),
     loadedAt: 0,
   };
   private timer: NodeJS.Timeout | undefined;
@@ -81,7 +81,7 @@ export class KeyRing {
       }
     }
     const jwks = { keys };
-    this.snap = { signer, verifiers, jwks, jwksJson: jwksText(jwks), loadedAt: Date.now() };
+    this.snap = { signer, verifiers, jwks, jwksJson: jwksBytes(jwks), loadedAt: Date.now() };
   }
 
   start(intervalSeconds: number): void {
@@ -121,8 +121,8 @@ export class KeyRing {
     return this.snap.jwks;
   }
 
-  /** The JWK Set as JSON text (public members only), serialized once per key-set load. */
-  jwksJson(): string {
+  /** The JWK Set as UTF-8 JSON (public members only), serialized once per key-set load. */
+  jwksJson(): Buffer {
     return this.snap.jwksJson;
   }
 

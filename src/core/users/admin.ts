@@ -585,6 +585,24 @@ export async function unlockEmail(
   });
 }
 
+/**
+ * `janua users unlock ID|EMAIL`: the user's lockout; for an email with no account, that email's
+ * (`unlockEmail`), since unknown emails are locked like real ones.
+ */
+export async function unlockUserOrEmail(
+  deps: StoreDeps,
+  idOrEmail: string,
+  ctx: RequestContext,
+): Promise<{ user: User | null; email: string; wasLocked: boolean }> {
+  try {
+    const { user, wasLocked } = await unlockUser(deps, idOrEmail, ctx);
+    return { user, email: user.email, wasLocked };
+  } catch (err) {
+    if (!(err instanceof JanuaError && err.code === 'NOT_FOUND_ERROR') || !idOrEmail.includes('@')) throw err;
+    return unlockEmail(deps, idOrEmail, ctx);
+  }
+}
+
 /** Sets a new password (operators and admins); every session is revoked and the lockout lifted. */
 export async function setUserPassword(
   deps: Pick<Deps, 'store' | 'clock' | 'config' | 'hasher'>,

@@ -3,16 +3,6 @@ import type { Deps } from '../../core/deps.js';
 
 /** JWKS (RFC 7517 §5): next + active + retired public keys, so verifiers never meet an unknown kid. */
 export async function wellKnownRoutes(app: FastifyInstance, opts: { deps: Deps }): Promise<void> {
-  let text = '';
-  let bytes = Buffer.alloc(0);
-  const body = (): Buffer => {
-    const current = opts.deps.keys.jwksJson();
-    if (current !== text) {
-      text = current;
-      bytes = Buffer.from(current, 'utf8');
-    }
-    return bytes;
-  };
   app.get(
     '/.well-known/jwks.json',
     {
@@ -44,13 +34,13 @@ export async function wellKnownRoutes(app: FastifyInstance, opts: { deps: Deps }
     },
     (_request, reply) => {
       // Verifiers may cache for 5 minutes: a new key is published as `next` long before it signs.
-      // The body is the key ring's JSON text, serialized once per key-set load (public members only, as
-      // the schema above lists), and encoded once here: a Buffer goes to the socket as it is, where a
-      // string would be concatenated to the header block and UTF-8 encoded again on every answer.
+      // The body is the key ring's JSON, serialized and encoded once per key-set load (public members
+      // only, as the schema above lists): a Buffer goes to the socket as it is, where a string would be
+      // concatenated to the header block and UTF-8 encoded again on every answer.
       reply
         .header('cache-control', 'public, max-age=300, stale-while-revalidate=60')
         .header('content-type', 'application/json; charset=utf-8')
-        .send(body());
+        .send(opts.deps.keys.jwksJson());
       return reply;
     },
   );
