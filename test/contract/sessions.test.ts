@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { rotateBatch } from '../../src/core/auth/rotation.js';
 import { hashToken, randomToken } from '../../src/core/crypto/secrets.js';
+import { rotations } from '../../src/core/store/repos/rotations.js';
 import { refreshTokens, type Session, sessions } from '../../src/core/store/repos/sessions.js';
 import { users } from '../../src/core/store/repos/users.js';
 import type { Store } from '../../src/core/store/store.js';
@@ -205,7 +205,7 @@ for (const dialect of dialects()) {
       );
     });
 
-    it('rotateBatch: one batch rotates the live ones and changes nothing for the rest', async () => {
+    it('rotations.apply: one batch rotates the live ones and changes nothing for the rest', async () => {
       const live = await newSession(t.store, await newUser(t.store), at(0));
       const liveToken = await newToken(t.store, live.id, at(0));
       const revoked = await newSession(t.store, await newUser(t.store), at(0));
@@ -223,21 +223,18 @@ for (const dialect of dialects()) {
       await refreshTokens.spend(t.store.db, hashToken(spentToken), at(0));
       const next = [randomToken(), randomToken(), randomToken(), randomToken(), randomToken(), randomToken()];
       const presented = [liveToken, revokedToken, suspendedToken, spentToken, randomToken(), liveToken];
-      const results = await t.store.transaction((tx) =>
-        rotateBatch(
-          tx,
-          presented.map((p, i) => ({ tokenHash: hashToken(p), nextHash: hashToken(next[i]!) })),
-          at(MIN),
-          at(8 * DAY),
-        ),
+      const results = await rotations.apply(
+        t.store.db,
+        dialect,
+        presented.map((p, i) => ({ tokenHash: hashToken(p), nextHash: hashToken(next[i]!) })),
+        at(MIN),
+        at(8 * DAY),
       );
       // Only the first presentation of the live token rotates; its duplicate is left for the replay check.
-      assert.deepEqual(
-        results.map((r) => r?.session.id),
-        [live.id, undefined, undefined, undefined, undefined, undefined],
-      );
-      assert.equal(results[0]!.user.id, live.userId);
-      assert.equal(results[0]!.session.expiresAt.getTime(), at(8 * DAY).getTime());
+      assert.deepEqual(results, [live.id, undefined, undefined, undefined, undefined, undefined]);
+      const extended = await sessions.findById(t.store.db, live.id);
+      assert.equal(extended?.expiresAt.getTime(), at(8 * DAY).getTime());
+      assert.equal(extended?.lastUsedAt.getTime(), at(MIN).getTime());
       const state = async (token: string) => {
         const row = await t.store.db
           .selectFrom('refresh_tokens')
@@ -248,14 +245,25 @@ for (const dialect of dialects()) {
       };
       assert.notEqual(await state(liveToken), null, 'the live token is spent');
       assert.equal(await state(next[0]!), null, 'its successor is stored unspent');
-      assert.equal(await state(revokedToken), null, 'put back: the revoked session’s token is unspent');
-      assert.equal(await state(suspendedToken), null, 'put back: the suspended user’s token is unspent');
+      assert.equal(await state(revokedToken), null, 'the revoked session’s token is left unspent');
+      assert.equal(await state(suspendedToken), null, 'the suspended user’s token is left unspent');
       for (const n of next.slice(1)) assert.equal(await state(n), 'absent');
       assert.equal(
         (await sessions.findById(t.store.db, revoked.id))?.expiresAt.getTime(),
         revoked.expiresAt.getTime(),
       );
-      assert.deepEqual(await t.store.transaction((tx) => rotateBatch(tx, [], at(MIN), at(DAY))), []);
+      assert.deepEqual(await rotations.apply(t.store.db, dialect, [], at(MIN), at(DAY)), []);
+      // An expired token is not rotated either, and a group of any size up to 64 is one statement.
+      const expiring = await newToken(t.store, live.id, at(0), DAY);
+      const batch = Array.from({ length: 64 }, (_, i) => ({
+        tokenHash: hashToken(i === 63 ? expiring : randomToken()),
+        nextHash: hashToken(randomToken()),
+      }));
+      assert.deepEqual(
+        await rotations.apply(t.store.db, dialect, batch, at(2 * DAY), at(9 * DAY)),
+        Array(64).fill(undefined),
+      );
+      assert.equal(await state(expiring), null);
     });
 
     it('the list queries take 1 to 64 values (padded IN lists, one insert template per length)', async () => {

@@ -192,5 +192,34 @@ for (const dialect of dialects()) {
       assert.notEqual(session.revoked_at, null);
       assert.equal(session.revoke_reason, 'refresh_token_reuse');
     });
+
+    test('one refresh token presented 8 times at once: one new pair, then the family is revoked', async () => {
+      const s = await signUp(call);
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          call('POST', `${AUTH}/token/refresh`, { body: { refresh_token: s.refresh_token } }),
+        ),
+      );
+      const ok = answers.filter((a) => a.status === 200);
+      assert.equal(ok.length, 1, answers.map((a) => a.status).join(','));
+      for (const a of answers.filter((x) => x.status !== 200))
+        assertError(a, 401, 'TOKEN_ERROR', 'a concurrent replay');
+      // The seven replays revoked the family: the one pair issued is dead too.
+      const winner = ok[0]!.body as { access_token: string; refresh_token: string };
+      assertError(
+        await call('POST', `${AUTH}/token/refresh`, { body: { refresh_token: winner.refresh_token } }),
+        401,
+        'TOKEN_ERROR',
+        'refresh after the concurrent replays',
+      );
+      const live = await store.db
+        .selectFrom('refresh_tokens')
+        .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+        .select(({ fn }) => fn.countAll<number>().as('n'))
+        .where('sessions.user_id', '=', s.user.id)
+        .where('sessions.revoked_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(live.n), 0, 'no live session is left for the account');
+    });
   });
 }

@@ -75,17 +75,7 @@ function decodeWithUser(row: FindWithUserRow): { session: Session; user: User } 
   return { session, user };
 }
 
-// The statements of every refresh rotation, over a whole group of rotations at once (see core/auth/rotation).
-const touchManyIfLiveSql = compiledPerLength(1, 2, (ex, ids, now: Date, expiresAt: Date) =>
-  ex
-    .updateTable('sessions')
-    .set({ last_used_at: now, expires_at: expiresAt })
-    .where('id', 'in', values(ids))
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', now)
-    .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('status', '=', 'active'))
-    .returning('id'),
-);
+// Token statements over a list at once (one template per length, see compiledPerLength).
 const insertTokensSql = compiledPerLength(5, 0, (ex, rows) =>
   ex.insertInto('refresh_tokens').values(
     rows.map(([id, sessionId, tokenHash, createdAt, expiresAt]) => ({
@@ -107,14 +97,6 @@ const spendManySql = compiledPerLength(1, 1, (ex, hashes, now: Date) =>
     .where('expires_at', '>', now)
     .returning(['token_hash', 'session_id']),
 );
-const unspendManySql = compiledPerLength(1, 1, (ex, hashes, usedAt: Date) =>
-  ex
-    .updateTable('refresh_tokens')
-    .set({ used_at: null })
-    .where('token_hash', 'in', values(hashes))
-    .where('used_at', '=', usedAt),
-);
-
 export const sessions = {
   async insert(ex: Executor, s: Omit<Session, 'revokedAt' | 'revokeReason'>): Promise<void> {
     await ex
@@ -177,16 +159,6 @@ export const sessions = {
       .set({ last_used_at: now, expires_at: expiresAt })
       .where('id', '=', id)
       .execute();
-  },
-
-  /**
-   * Extends the sessions that are live and whose user is active, checked in the same statement (so a
-   * revocation or suspension committed in between wins): the ids it extended.
-   */
-  async touchManyIfLive(ex: Executor, ids: string[], now: Date, expiresAt: Date): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const { rows } = await ex.executeQuery(touchManyIfLiveSql(ex, tuples(ids), now, expiresAt));
-    return new Set(rows.map((r) => r.id));
   },
 
   /** Revokes the given live sessions; returns the ids actually revoked by this call. */
@@ -264,12 +236,6 @@ export const refreshTokens = {
     if (tokenHashes.length === 0) return new Map();
     const { rows } = await ex.executeQuery(spendManySql(ex, tuples(tokenHashes), now));
     return new Map(rows.map((r) => [r.token_hash, r.session_id]));
-  },
-
-  /** Undoes `spendMany(ex, tokenHashes, usedAt)` inside the same transaction (nothing outside saw it). */
-  async unspendMany(ex: Executor, tokenHashes: string[], usedAt: Date): Promise<void> {
-    if (tokenHashes.length === 0) return;
-    await ex.executeQuery(unspendManySql(ex, tuples(tokenHashes), usedAt));
   },
 
   /**

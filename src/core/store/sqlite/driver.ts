@@ -226,8 +226,9 @@ class SqliteDriver implements Driver {
     // Checkpoints every 10,000 WAL pages (~40 MiB) instead of 1,000: a checkpoint copies each page once however
     // often it was written since the last one, and the hot pages (sessions, refresh tokens) are rewritten by
     // every refresh, so fewer checkpoints copy far fewer pages (refresh CPU per answer -7 to -14% in A/B runs).
+    // TEMP tables (the refresh rotation's group table, store/repos/rotations.ts) live in memory, not in a file.
     await this.writer.exec(
-      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;',
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000; PRAGMA temp_store = MEMORY;',
     );
     const readers = filename === ':memory:' || filename === '' ? 0 : (this.options.readers ?? 2);
     for (let i = 0; i < readers; i++) {
