@@ -1,30 +1,25 @@
 /**
  * Refresh-token rotation, the common case: an unspent, unexpired token of a live session of an active user
- * is spent, its session extended and its successor stored, in one statement (store/repos/rotations.ts).
- * Anything else (a spent token, an unknown or expired one, a revoked session, a suspended user) changes
- * nothing here and answers undefined; the caller then decides in a transaction of its own (service.ts,
- * rotateChecked), so reuse detection stays in one place.
+ * is spent, its session extended and its successor stored, in one statement that also answers with the
+ * session and its user (store/repos/rotations.ts). Anything else (a spent token, an unknown or expired one,
+ * a revoked session, a suspended user) changes nothing here and answers undefined; the caller then decides
+ * in a transaction of its own (service.ts, rotateChecked), so reuse detection stays in one place.
  *
  * On SQLite, which has one writer, rotations that arrive while a group is being written go out together in
  * the next one (group commit, see Coalescer): one statement, one thread-pool job, for up to 64 rotations.
- * The session and user each rotation answers with are read afterwards, outside the writer, by the batched
- * session lookup every authenticated request uses (on SQLite's read connections). On Postgres each
- * rotation is a statement of its own: its pool runs many at once, and one rotation never waits on
- * another's row locks.
+ * On Postgres each rotation is a statement of its own: its pool runs many at once, and one rotation never
+ * waits on another's row locks.
  */
 import type { Clock } from '../clock.js';
 import { perOwner } from '../per-owner.js';
 import { Coalescer } from '../store/coalesce.js';
-import { type RotationWrite, rotations } from '../store/repos/rotations.js';
-import type { Session } from '../store/repos/sessions.js';
+import { type RotationDone, type RotationWrite, rotations } from '../store/repos/rotations.js';
 import type { Store } from '../store/store.js';
-import type { User } from '../users/model.js';
-import { sessionsWithUser } from './session-lookup.js';
 
 export type Rotation = RotationWrite;
 
 /** A successful rotation: the session (already extended) and its user. */
-export type Rotated = { session: Session; user: User } | undefined;
+export type Rotated = RotationDone | undefined;
 
 interface Queued extends Rotation {
   clock: Clock;
@@ -36,7 +31,7 @@ const MAX_GROUP = 64;
 
 const writerGroup = perOwner(
   (store: Store) =>
-    new Coalescer<Queued, string | undefined>(
+    new Coalescer<Queued, Rotated>(
       (items) => {
         // One time for the whole group: it is the time of the statement that spends them.
         const now = items[0]!.clock.now();
@@ -55,20 +50,10 @@ export async function rotate(
   lifetimeMs: number,
 ): Promise<Rotated> {
   const { store } = deps;
-  let sessionId: string | undefined;
-  if (store.dialect === 'sqlite') {
-    sessionId = await writerGroup(store).submit({ ...rotation, clock: deps.clock, lifetimeMs });
-  } else {
-    const now = deps.clock.now();
-    [sessionId] = await rotations.apply(
-      store.db,
-      store.dialect,
-      [rotation],
-      now,
-      new Date(now.getTime() + lifetimeMs),
-    );
-  }
-  // The token is spent from here on: the answer is the session as committed, even if a revocation lands
-  // in between (the access token then fails its session check at once, as after any later revocation).
-  return sessionId === undefined ? undefined : sessionsWithUser(store).submit(sessionId);
+  if (store.dialect === 'sqlite')
+    return writerGroup(store).submit({ ...rotation, clock: deps.clock, lifetimeMs });
+  const now = deps.clock.now();
+  const expiresAt = new Date(now.getTime() + lifetimeMs);
+  const [rotated] = await rotations.apply(store.db, store.dialect, [rotation], now, expiresAt);
+  return rotated;
 }

@@ -7,6 +7,8 @@ import { hashToken, randomToken, sha256Hex } from '../crypto/secrets.js';
 import type { Deps } from '../deps.js';
 import { conflict, forbidden, JanuaError, tokenError, unauthenticated, validation } from '../errors.js';
 import { audit, emit, type RequestContext } from '../events/events.js';
+import { perOwner } from '../per-owner.js';
+import { Coalescer } from '../store/coalesce.js';
 import { signInAttempts } from '../store/repos/attempts.js';
 import { passwordCredentials } from '../store/repos/credentials.js';
 import { refreshTokens, type Session, sessions } from '../store/repos/sessions.js';
@@ -16,7 +18,6 @@ import { normalizeEmail, type User } from '../users/model.js';
 import { checkPasswordPolicy, type HashReservation, MAX_PASSWORD_BYTES } from './passwords.js';
 import { revokeSessions } from './revoke.js';
 import { rotate } from './rotation.js';
-import { sessionsWithUser } from './session-lookup.js';
 import { type AccessClaims, signAccessToken, verifyAccessToken } from './tokens.js';
 
 export interface TokenPair {
@@ -318,6 +319,23 @@ async function rotateChecked(deps: AuthDeps, token: string, ctx: RequestContext)
   };
 }
 
+/**
+ * The session checks of concurrent requests, answered by one query per batch (see Coalescer): each batch
+ * is sent after its requests arrived, so it sees every revocation committed before them. Two batches in
+ * flight at once, one per SQLite read connection.
+ */
+const sessionChecks = perOwner(
+  (store: AuthDeps['store']) =>
+    new Coalescer<string, { session: Session; user: User } | undefined>(
+      async (ids) => {
+        const found = await sessions.findManyWithUser(store.db, ids);
+        return ids.map((id) => found.get(id));
+      },
+      64,
+      2,
+    ),
+);
+
 export interface Authenticated {
   user: User;
   session: Session;
@@ -330,7 +348,7 @@ export async function authenticate(
   token: string,
 ): Promise<Authenticated> {
   const claims = await verifyAccessToken(deps, token);
-  const found = await sessionsWithUser(deps.store).submit(claims.sid);
+  const found = await sessionChecks(deps.store).submit(claims.sid);
   const now = deps.clock.now();
   if (!found || found.session.userId !== claims.sub) throw tokenError('Session not found');
   if (found.session.revokedAt) throw tokenError('Session has been revoked');

@@ -33,7 +33,7 @@ function decodeSession(r: Selectable<SessionsTable>): Session {
 }
 
 /** The session's columns, prefixed so they do not collide with the user's in a join. */
-const SESSION_COLUMNS = [
+export const SESSION_COLUMNS = [
   's.id as s_id',
   's.created_at as s_created_at',
   's.last_used_at as s_last_used_at',
@@ -57,9 +57,10 @@ const findManyWithUserSql = compiledPerLength(1, 0, (ex, ids) =>
     .select(SESSION_COLUMNS)
     .where('s.id', 'in', values(ids)),
 );
-type FindWithUserRow = RowOf<typeof findManyWithUserSql>;
+/** A session joined with its user: the user's columns as they are, the session's as SESSION_COLUMNS. */
+export type FindWithUserRow = RowOf<typeof findManyWithUserSql>;
 
-function decodeWithUser(row: FindWithUserRow): { session: Session; user: User } {
+export function decodeWithUser(row: FindWithUserRow): { session: Session; user: User } {
   const user = decodeUser(row as unknown as Selectable<UsersTable>);
   const session = decodeSession({
     id: row.s_id,
