@@ -2,7 +2,6 @@
  * buildApp(deps) assembles the Fastify application and never listens (fastify's testing guide): tests call
  * `app.inject()`, `serve` calls `listen`.
  */
-import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -18,6 +17,7 @@ import { authentication } from './plugins/authenticate.js';
 import { maintenanceGate } from './plugins/maintenance.js';
 import { rateLimit } from './plugins/rate-limit.js';
 import { type CounterStore, MemoryCounterStore, RedisCounterStore } from './rate-limit-store.js';
+import { requestId } from './request-id.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
@@ -34,8 +34,6 @@ export interface AppOptions {
   logger?: boolean;
   counterStore?: CounterStore;
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Two validators: bodies are checked strictly (a number where a string belongs is an error, not coerced),
@@ -72,10 +70,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: requestId,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },

@@ -20,6 +20,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
   // Clickjacking: nothing here is meant to be framed (CSP for current browsers, X-Frame-Options for old).
   'x-frame-options': 'DENY',
   'content-security-policy': "frame-ancestors 'none'",
+  // Not in the cheat sheet's list for every API answer: in its list for answers that may be rendered as
+  // HTML, which it recommends as defence in depth when that is uncertain (the /docs page is HTML).
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
 });

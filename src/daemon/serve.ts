@@ -5,6 +5,7 @@ import { ensureKeys } from '../core/keys/keys.js';
 import { migrate, pendingMigrations } from '../core/store/migrator.js';
 import { bootstrapAdmin } from '../core/users/bootstrap.js';
 import { buildApp } from './app.js';
+import { installJwksLane, jwksLane } from './jwks-lane.js';
 
 export interface Running {
   app: FastifyInstance;
@@ -41,7 +42,11 @@ export async function startServer(c: Container): Promise<Running> {
   await bootstrapAdmin(c);
   c.hasher.warmUp().catch(() => {});
 
-  const app = await buildApp(c, { logger: config.logLevel !== 'silent' });
+  const logsRequests = config.logLevel !== 'silent';
+  const app = await buildApp(c, { logger: logsRequests });
+  const lane = jwksLane(c, { logsRequests });
+  if (!installJwksLane(app, lane))
+    logger.warn('JWKS fast lane not installed: every request goes through the router');
   // While stopping, every response closes its connection. app.close() closes idle keep-alive sockets only
   // once, when it starts; a socket busy with an in-flight request would otherwise return to keep-alive after
   // its response and hold the server open for the whole keep-alive timeout (72 s) before the process exits.
@@ -66,6 +71,7 @@ export async function startServer(c: Container): Promise<Running> {
     stop() {
       stopping ??= (async () => {
         closing = true;
+        lane.close();
         await app.close();
         await c.close();
       })();

@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './db.js';
 
@@ -55,9 +56,23 @@ export interface Daemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** A port free right now on loopback. */
+async function freePort(): Promise<number> {
+  const srv = createServer().listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address() as AddressInfo;
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+/** Log levels that keep the "listening" line (info) out of the log. */
+const QUIET_LEVELS = new Set(['warn', 'error', 'fatal', 'silent']);
+
 /**
- * Starts `janua serve --port 0` and waits for its "listening" log line. Rate limits are off unless the
- * test's env turns them on, so suites are not throttled by their own traffic.
+ * Starts `janua serve --port 0` and waits for its "listening" log line; at a level quieter than info, on a
+ * free port, until `/health/live` answers. Rate limits are off unless the test's env turns them on, so
+ * suites are not throttled by their own traffic.
  */
 export async function startDaemon(opts: {
   databaseUrl: string;
@@ -73,10 +88,15 @@ export async function startDaemon(opts: {
     BCRYPT_ROUNDS: '4',
     ...opts.env,
   });
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...(opts.args ?? [])], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const quietPort = QUIET_LEVELS.has(env['LOG_LEVEL'] ?? '') ? await freePort() : undefined;
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--port', String(quietPort ?? 0), ...(opts.args ?? [])],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
@@ -104,6 +124,22 @@ export async function startDaemon(opts: {
       }
     });
     child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
+    if (quietPort !== undefined) {
+      const address = `http://127.0.0.1:${quietPort}`;
+      const deadline = Date.now() + 20_000;
+      // Until it answers, exits or runs out of time (the timer above then rejects).
+      const again = () => {
+        if (child.exitCode === null && child.signalCode === null && Date.now() < deadline)
+          setTimeout(poll, 50);
+      };
+      const poll = () =>
+        fetch(`${address}/health/live`).then((r) => {
+          if (!r.ok) return again();
+          clearTimeout(timer);
+          resolve(address);
+        }, again);
+      poll();
+    }
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`janua serve exited with ${code}:\n${logs.join('\n')}`));

@@ -47,6 +47,24 @@ function isWhitelisted(list: BlockList, ip: string): boolean {
   return !!mapped && list.check(mapped[1]!, 'ipv4');
 }
 
+/**
+ * Whether a client address is on the whitelist, remembered per address: BlockList.check parses the address
+ * on every call, and a client's answer never changes.
+ */
+export function whitelistCheck(entries: string[]): (ip: string) => boolean {
+  const whitelist = buildWhitelist(entries);
+  const seen = new Map<string, boolean>();
+  return (ip) => {
+    let hit = seen.get(ip);
+    if (hit === undefined) {
+      if (seen.size >= 10_000) seen.clear();
+      hit = isWhitelisted(whitelist, ip);
+      seen.set(ip, hit);
+    }
+    return hit;
+  };
+}
+
 type RouteConfig = FastifyRequest['routeOptions']['config'];
 
 interface Window {
@@ -71,18 +89,7 @@ export const rateLimit = fp(
   async (app: FastifyInstance, opts: RateLimitOptions) => {
     const { config, store } = opts;
     if (!config.rateLimitEnabled) return;
-    const whitelist = buildWhitelist(config.rateLimitWhitelist);
-    // BlockList.check parses the address on every call; a client's answer never changes, so keep it.
-    const seen = new Map<string, boolean>();
-    const whitelisted = (ip: string): boolean => {
-      let hit = seen.get(ip);
-      if (hit === undefined) {
-        if (seen.size >= 10_000) seen.clear();
-        hit = isWhitelisted(whitelist, ip);
-        seen.set(ip, hit);
-      }
-      return hit;
-    };
+    const whitelisted = whitelistCheck(config.rateLimitWhitelist);
     const general: Window[] = [
       { name: 'm', limit: config.rateLimitPerMinute, ms: 60_000 },
       { name: 'h', limit: config.rateLimitPerHour, ms: 3_600_000 },
