@@ -2,11 +2,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { rotate } from '../../src/core/auth/rotation.js';
+import { FixedClock } from '../../src/core/clock.js';
 import { hashToken, randomToken } from '../../src/core/crypto/secrets.js';
 import { rotations } from '../../src/core/store/repos/rotations.js';
 import { refreshTokens, type Session, sessions } from '../../src/core/store/repos/sessions.js';
 import { users } from '../../src/core/store/repos/users.js';
-import type { Store } from '../../src/core/store/store.js';
+import { createStore, type Store } from '../../src/core/store/store.js';
 import { dialects } from '../helpers/db.js';
 import { at, DAY, MIN, type TestStore, testStore } from '../helpers/store.js';
 
@@ -291,6 +293,43 @@ for (const dialect of dialects()) {
       }
       const found = await sessions.findManyWithUser(t.store.db, [s.id, randomUUID(), s.id]);
       assert.deepEqual([...found.keys()], [s.id]);
+    });
+
+    it('rotate does not fail beside another connection’s write transaction (SQLite: it waits)', async () => {
+      const s = await newSession(t.store, await newUser(t.store), at(0));
+      const token = await newToken(t.store, s.id, at(0));
+      // A second connection to the same database: a CLI command or `janua cron` beside the daemon.
+      const other = createStore(t.db.url);
+      try {
+        let release!: () => void;
+        const held = new Promise<void>((r) => {
+          release = r;
+        });
+        let locked!: () => void;
+        const isLocked = new Promise<void>((r) => {
+          locked = r;
+        });
+        const writer = other.transaction(async (tx) => {
+          await tx.updateTable('users').set({ locale: 'fr' }).where('id', '=', s.userId).execute();
+          locked();
+          await held;
+        });
+        await isLocked;
+        const rotating = rotate(
+          { store: t.store, clock: new FixedClock(at(MIN)) },
+          { tokenHash: hashToken(token), nextHash: hashToken(randomToken()) },
+          7 * DAY,
+        );
+        setTimeout(release, 300);
+        await writer;
+        const rotated = await rotating;
+        assert.equal(rotated?.session.id, s.id);
+        // SQLite has one writer: the statement took the write lock first, so it ran after the other
+        // transaction and read its change. Postgres locks rows, and this rotation needed none of its.
+        if (dialect === 'sqlite') assert.equal(rotated?.user.locale, 'fr');
+      } finally {
+        await other.destroy();
+      }
     });
 
     it('token hashes are unique', async () => {

@@ -13,7 +13,10 @@
  *   table in one INSERT … SELECT, which decides each row's session; a TEMP trigger on that table does the
  *   three writes for each row that has one, and RETURNING reports the outcome with the session and user
  *   as one JSON object (RETURNING cannot join, a subquery in it can). One statement is atomic on its own,
- *   and the writer runs one statement at a time, so nothing can change between the check and the writes.
+ *   and it opens its write transaction on every database it or its trigger writes before it reads anything
+ *   (the program's first instructions), so beside another process's write (a CLI command, `janua cron`)
+ *   it waits on the busy timeout as BEGIN IMMEDIATE would, and nothing can change between the check and
+ *   the writes (contract test: "rotate does not fail beside another connection's write transaction").
  *
  * The conditions are those of core/auth/service.ts `rotateChecked`, which judges every other case.
  */
