@@ -82,7 +82,8 @@ SELECT v.column1, v.column2, v.column3, v.column4,
   ?1, ?2
 FROM (VALUES ${rows.join(', ')}) v
 RETURNING ord,
-  (SELECT ${rowJson} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = session_id) AS found`;
+  (SELECT ${rowJson} FROM sessions s JOIN users u ON u.id = s.user_id
+   WHERE s.id = janua_rotation.session_id) AS found`;
 }
 
 /** Per database (keyed by its Kysely adapter, one per store): the set-up, then a statement per group size. */
