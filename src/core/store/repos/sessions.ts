@@ -76,28 +76,6 @@ export function decodeWithUser(row: FindWithUserRow): { session: Session; user: 
   return { session, user };
 }
 
-// Token statements over a list at once (one template per length, see compiledPerLength).
-const insertTokensSql = compiledPerLength(5, 0, (ex, rows) =>
-  ex.insertInto('refresh_tokens').values(
-    rows.map(([id, sessionId, tokenHash, createdAt, expiresAt]) => ({
-      id: id as string,
-      session_id: sessionId as string,
-      token_hash: tokenHash as string,
-      created_at: createdAt as Date,
-      expires_at: expiresAt as Date,
-      used_at: null,
-    })),
-  ),
-);
-const spendManySql = compiledPerLength(1, 1, (ex, hashes, now: Date) =>
-  ex
-    .updateTable('refresh_tokens')
-    .set({ used_at: now })
-    .where('token_hash', 'in', values(hashes))
-    .where('used_at', 'is', null)
-    .where('expires_at', '>', now)
-    .returning(['token_hash', 'session_id']),
-);
 export const sessions = {
   async insert(ex: Executor, s: Omit<Session, 'revokedAt' | 'revokeReason'>): Promise<void> {
     await ex
@@ -202,14 +180,17 @@ export interface NewRefreshToken {
 
 export const refreshTokens = {
   async insert(ex: Executor, t: NewRefreshToken): Promise<void> {
-    await refreshTokens.insertMany(ex, [t]);
-  },
-
-  /** Stores new tokens in one statement. */
-  async insertMany(ex: Executor, tokens: NewRefreshToken[]): Promise<void> {
-    if (tokens.length === 0) return;
-    const rows = tokens.map((t) => [t.id, t.sessionId, t.tokenHash, t.createdAt, t.expiresAt]);
-    await ex.executeQuery(insertTokensSql(ex, rows));
+    await ex
+      .insertInto('refresh_tokens')
+      .values({
+        id: t.id,
+        session_id: t.sessionId,
+        token_hash: t.tokenHash,
+        created_at: t.createdAt,
+        expires_at: t.expiresAt,
+        used_at: null,
+      })
+      .execute();
   },
 
   /** The session a refresh token belongs to, if it is one of `userId`'s. */
@@ -229,14 +210,15 @@ export const refreshTokens = {
    * nothing was spent (unknown, already spent or expired; `consume` tells which).
    */
   async spend(ex: Executor, tokenHash: string, now: Date): Promise<string | undefined> {
-    return (await refreshTokens.spendMany(ex, [tokenHash], now)).get(tokenHash);
-  },
-
-  /** `spend` for many tokens in one statement: token hash → session id, for the tokens it spent. */
-  async spendMany(ex: Executor, tokenHashes: string[], now: Date): Promise<Map<string, string>> {
-    if (tokenHashes.length === 0) return new Map();
-    const { rows } = await ex.executeQuery(spendManySql(ex, tuples(tokenHashes), now));
-    return new Map(rows.map((r) => [r.token_hash, r.session_id]));
+    const row = await ex
+      .updateTable('refresh_tokens')
+      .set({ used_at: now })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .returning('session_id')
+      .executeTakeFirst();
+    return row?.session_id;
   },
 
   /**
