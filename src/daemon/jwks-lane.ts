@@ -59,13 +59,10 @@ export function jwksLane(
       'rateLimitEnabled' | 'rateLimitWhitelist' | 'trustProxy' | 'corsOrigins' | 'logLevel'
     >;
   },
-  options: { logsRequests: boolean },
 ): JwksLane {
   const { config } = deps;
   const off =
-    config.trustProxy ||
-    config.corsOrigins.length > 0 ||
-    (options.logsRequests && REQUEST_LOGGING_LEVELS.has(config.logLevel));
+    config.trustProxy || config.corsOrigins.length > 0 || REQUEST_LOGGING_LEVELS.has(config.logLevel);
   const uncounted = config.rateLimitEnabled ? whitelistCheck(config.rateLimitWhitelist) : () => true;
   let open = !off;
   return {

@@ -42,9 +42,8 @@ export async function startServer(c: Container): Promise<Running> {
   await bootstrapAdmin(c);
   c.hasher.warmUp().catch(() => {});
 
-  const logsRequests = config.logLevel !== 'silent';
-  const app = await buildApp(c, { logger: logsRequests });
-  const lane = jwksLane(c, { logsRequests });
+  const app = await buildApp(c, { logger: config.logLevel !== 'silent' });
+  const lane = jwksLane(c);
   if (!installJwksLane(app, lane))
     logger.warn('JWKS fast lane not installed: every request goes through the router');
   // While stopping, every response closes its connection. app.close() closes idle keep-alive sockets only
