@@ -16,8 +16,11 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-/** A port free right now on loopback (the daemon's listening line is info-level, not shown at warn). */
-async function freePort(): Promise<number> {
+/**
+ * A port free right now on loopback (the daemon's listening line is info-level, not shown at warn); the test
+ * helpers' quiet daemons use it too.
+ */
+export async function freePort(): Promise<number> {
   const srv = createServer();
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');

@@ -2,8 +2,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { type AddressInfo, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../bench/daemon.js';
 import { tempDir } from './db.js';
 
 export const BIN = fileURLToPath(new URL('../../../bin/janua.js', import.meta.url));
@@ -54,16 +54,6 @@ export interface Daemon {
   child: ChildProcess;
   logs: string[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-/** A port free right now on loopback. */
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address() as AddressInfo;
-  srv.close();
-  await once(srv, 'close');
-  return port;
 }
 
 /** Log levels that keep the "listening" line (info) out of the log. */
