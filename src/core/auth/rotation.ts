@@ -16,12 +16,10 @@ import { Coalescer } from '../store/coalesce.js';
 import { type RotationDone, type RotationWrite, rotations } from '../store/repos/rotations.js';
 import type { Store } from '../store/store.js';
 
-export type Rotation = RotationWrite;
-
 /** A successful rotation: the session (already extended) and its user. */
 export type Rotated = RotationDone | undefined;
 
-interface Queued extends Rotation {
+interface Queued extends RotationWrite {
   clock: Clock;
   lifetimeMs: number;
 }
@@ -46,7 +44,7 @@ const writerGroup = perOwner(
 /** Rotates one token; undefined when the common case does not apply (see the module comment). */
 export async function rotate(
   deps: { store: Store; clock: Clock },
-  rotation: Rotation,
+  rotation: RotationWrite,
   lifetimeMs: number,
 ): Promise<Rotated> {
   const { store } = deps;
