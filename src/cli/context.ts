@@ -42,10 +42,12 @@ export async function openContainer(
   options: ContainerOptions & { requireMigrated?: boolean } = {},
 ): Promise<Container> {
   const config = configFrom(io, globals);
-  const logger = pino(
-    { level: globals.logLevel ?? (io.env['LOG_LEVEL'] || 'warn'), redact: LOG_REDACT },
-    pino.destination(2),
-  );
+  const logger =
+    options.logger ??
+    pino(
+      { level: globals.logLevel ?? (io.env['LOG_LEVEL'] || 'warn'), redact: LOG_REDACT },
+      pino.destination(2),
+    );
   const c = createContainer(config, { masterKey: 'lazy', ...options, logger });
   if (options.requireMigrated ?? true) {
     let pending: number;

@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { JANUA_VERSION } from '../core/version.js';
 import { registerAdmin } from './commands/admin.js';
+import { registerCron } from './commands/cron.js';
 import { registerDb } from './commands/db.js';
+import { registerJobs } from './commands/jobs.js';
 import { registerKeys } from './commands/keys.js';
 import { registerOrgs } from './commands/orgs.js';
 import { registerRoles } from './commands/roles.js';
@@ -30,6 +32,8 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
   registerAdmin(program, io);
   registerOrgs(program, io);
   registerRoles(program, io);
+  registerCron(program, io, signals);
+  registerJobs(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

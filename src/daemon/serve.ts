@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Container } from '../core/container.js';
 import { JanuaError } from '../core/errors.js';
+import { startBackground } from '../core/jobs/background.js';
 import { ensureKeys } from '../core/keys/keys.js';
 import { migrate, pendingMigrations } from '../core/store/migrator.js';
 import { bootstrapAdmin } from '../core/users/bootstrap.js';
@@ -11,7 +12,7 @@ export interface Running {
   app: FastifyInstance;
   /** The URL the daemon listens on (with the real port when 0 was asked). */
   url: string;
-  /** Stops accepting, finishes in-flight requests, releases resources. */
+  /** Stops accepting, finishes in-flight requests and running jobs (or gives their leases back), releases resources. */
   stop(): Promise<void>;
 }
 
@@ -63,6 +64,7 @@ export async function startServer(c: Container): Promise<Running> {
     { address: url.origin, database: c.store.dialect, base_url: config.baseUrl },
     `janua listening on ${url.origin}`,
   );
+  const background = startBackground(c, { scheduler: config.scheduler });
   let stopping: Promise<void> | undefined;
   return {
     app,
@@ -71,7 +73,8 @@ export async function startServer(c: Container): Promise<Running> {
       stopping ??= (async () => {
         closing = true;
         lane.close();
-        await app.close();
+        // In-flight requests and running jobs finish side by side; the database stays open for both.
+        await Promise.all([app.close(), background.stop()]);
         await c.close();
       })();
       return stopping;

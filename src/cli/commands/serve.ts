@@ -18,10 +18,18 @@ export function registerServe(program: Command, io: Io, signals: ServeSignals): 
     .option('--port <port>', 'listen port (PORT)')
     .option('--base-url <url>', 'public URL, the token issuer (JANUA_BASE_URL)')
     .option('--no-migrate', 'refuse to start when migrations are pending instead of applying them')
+    .option('--no-scheduler', 'do not run the scheduled jobs in this process (JANUA_SCHEDULER)')
     .option('--master-key-file <path>', 'file holding the master key (JANUA_MASTER_KEY_FILE)')
     .action(
       async (
-        opts: { host?: string; port?: string; baseUrl?: string; migrate: boolean; masterKeyFile?: string },
+        opts: {
+          host?: string;
+          port?: string;
+          baseUrl?: string;
+          migrate: boolean;
+          scheduler: boolean;
+          masterKeyFile?: string;
+        },
         cmd: Command,
       ) => {
         const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -31,6 +39,7 @@ export function registerServe(program: Command, io: Io, signals: ServeSignals): 
           baseUrl: opts.baseUrl,
           masterKeyFile: opts.masterKeyFile,
           migrateOnStart: opts.migrate === false ? false : undefined,
+          scheduler: opts.scheduler === false ? false : undefined,
         });
         const logger = pino({ level: config.logLevel, redact: LOG_REDACT });
         const c = createContainer(config, { masterKey: 'generate', logger });

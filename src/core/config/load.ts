@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { extname, isAbsolute, join, resolve } from 'node:path';
+import { validate as validCron } from 'node-cron';
 import { parse as parseYaml } from 'yaml';
 import { JanuaError } from '../errors.js';
 import { type JanuaConfig, OPTIONS, type OptionSpec } from './schema.js';
@@ -59,6 +60,13 @@ function coerce(spec: OptionSpec, raw: unknown, origin: string): unknown {
       if (TRUE.has(s)) return true;
       if (FALSE.has(s)) return false;
       throw new ConfigError(`${where} must be true or false; got "${String(raw)}"`);
+    }
+    case 'cron': {
+      const value = String(raw).trim();
+      if (value === 'off' || validCron(value)) return value;
+      throw new ConfigError(
+        `${where} must be a cron expression (e.g. "17 * * * *") or "off"; got "${String(raw)}"`,
+      );
     }
     case 'list': {
       if (Array.isArray(raw))

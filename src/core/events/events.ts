@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { jobSignals, OUTBOX_KIND } from '../jobs/signals.js';
 import { json } from '../store/codec.js';
-import type { Executor } from '../store/store.js';
+import { afterCommit, type Executor } from '../store/store.js';
 
 /** Who did something and from where; passed from the HTTP request or the CLI into every service call. */
 export interface RequestContext {
@@ -105,7 +106,11 @@ export async function emit(
   now: Date,
 ): Promise<void> {
   await ex.insertInto('outbox').values(outboxRow({ type, aggregate, payload }, now)).execute();
+  afterCommit(ex, wakeOutbox);
 }
+
+/** Tells this process's outbox drain that events were committed. */
+const wakeOutbox = () => jobSignals.wake(OUTBOX_KIND);
 
 /** `emit` for many events in one statement (batch imports), in the caller's transaction. */
 export async function emitMany(ex: Executor, events: readonly DomainEvent[], now: Date): Promise<void> {
@@ -114,4 +119,5 @@ export async function emitMany(ex: Executor, events: readonly DomainEvent[], now
     .insertInto('outbox')
     .values(events.map((e) => outboxRow(e, now)))
     .execute();
+  afterCommit(ex, wakeOutbox);
 }

@@ -18,6 +18,12 @@ import { lockFor, type Store } from '../store/store.js';
 const generateRsa = promisify(generateKeyPair);
 export const SIGNING_ALG = 'RS256';
 const SEAL_PURPOSE = 'signing-key';
+/**
+ * How long verifiers may cache the JWK Set (`Cache-Control: max-age`, plus `stale-while-revalidate`): a key is
+ * published as `next` for at least this long before `keys.rotate` lets it sign.
+ */
+export const JWKS_MAX_AGE_S = 300;
+export const JWKS_STALE_S = 60;
 /** Leeway added to a retired key's publication so a token minted just before rotation still verifies. */
 const CLOCK_SKEW_MS = 60_000;
 

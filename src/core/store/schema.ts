@@ -103,6 +103,42 @@ export interface OutboxTable {
   aggregate_id: string;
   payload: Json;
   created_at: Ts;
+  handled_at: TsNull;
+}
+
+export interface JobsTable {
+  id: string;
+  kind: string;
+  payload: Json;
+  state: string;
+  run_at: Ts;
+  attempts: number;
+  max_attempts: number;
+  idempotency_key: string | null;
+  claim_id: string | null;
+  last_error: string | null;
+  created_at: Ts;
+  updated_at: Ts;
+  finished_at: TsNull;
+}
+
+export interface CronRunsTable {
+  id: string;
+  job: string;
+  slot: TsNull;
+  trigger: string;
+  node: string;
+  outcome: string;
+  rows_affected: number;
+  error: string | null;
+  started_at: Ts;
+  finished_at: TsNull;
+}
+
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: Ts;
 }
 
 export interface SettingsTable {
@@ -175,6 +211,9 @@ export interface Database {
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
   outbox: OutboxTable;
+  jobs: JobsTable;
+  cron_runs: CronRunsTable;
+  leases: LeasesTable;
   settings: SettingsTable;
   janua_schema_migrations: SchemaMigrationsTable;
 }

@@ -45,12 +45,35 @@ export function createStore(databaseUrl: string, options: { poolSize?: number } 
   return {
     db,
     dialect,
-    transaction: (fn) => db.transaction().execute(fn),
+    async transaction(fn) {
+      const hooks: Array<() => void> = [];
+      const result = await db.transaction().execute((tx) => {
+        commitHooks.set(tx, hooks);
+        return fn(tx);
+      });
+      for (const hook of hooks) hook();
+      return result;
+    },
     ping: async () => {
       await sql`select 1`.execute(db);
     },
     destroy: () => db.destroy(),
   };
+}
+
+/** Callbacks to run once a store transaction has committed (see `afterCommit`). */
+const commitHooks = new WeakMap<Executor, Array<() => void>>();
+
+/**
+ * Runs `fn` once what `ex` wrote is committed: after the transaction's COMMIT when `ex` is a transaction opened
+ * by `Store.transaction`, at once otherwise (a statement outside a transaction commits by itself). Used to wake
+ * job workers in this process without letting them look before the job is visible; never called after a
+ * rollback. `fn` must not throw.
+ */
+export function afterCommit(ex: Executor, fn: () => void): void {
+  const hooks = commitHooks.get(ex);
+  if (hooks) hooks.push(fn);
+  else fn();
 }
 
 /**

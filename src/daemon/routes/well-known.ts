@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../../core/deps.js';
+import { JWKS_MAX_AGE_S, JWKS_STALE_S } from '../../core/keys/keys.js';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
 
@@ -8,7 +9,7 @@ export const JWKS_PATH = '/.well-known/jwks.json';
  * minutes: a new key is published as `next` long before it signs.
  */
 export const JWKS_HEADERS = Object.freeze({
-  'cache-control': 'public, max-age=300, stale-while-revalidate=60',
+  'cache-control': `public, max-age=${JWKS_MAX_AGE_S}, stale-while-revalidate=${JWKS_STALE_S}`,
   'content-type': 'application/json; charset=utf-8',
 });
 

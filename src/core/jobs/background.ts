@@ -1,0 +1,70 @@
+/**
+ * Everything a node runs besides answering requests: the job workers, the outbox drain, the Postgres
+ * wake-up listener and (unless turned off) the scheduler. `janua serve` starts it after it listens and stops
+ * it on SIGTERM after in-flight requests; `stop()` lets running work finish for the grace period, then gives
+ * back what is left (job leases, the scheduler's lease) so another node carries on.
+ */
+import type { Deps } from '../deps.js';
+import type { JobKind } from './kinds.js';
+import { type EventConsumer, OutboxDrain } from './outbox-drain.js';
+import { PgJobListener } from './pg-listener.js';
+import { eventConsumers, jobKinds } from './registry.js';
+import type { RunReport } from './run-scheduled.js';
+import { logRun, Scheduler } from './scheduler.js';
+import { JobWorkers, type WorkerOptions } from './workers.js';
+
+export interface BackgroundOptions {
+  scheduler: boolean;
+  kinds?: JobKind[];
+  consumers?: EventConsumer[];
+  onRun?: (report: RunReport) => void;
+  onAttempt?: WorkerOptions['onAttempt'];
+}
+
+export interface Background {
+  workers: JobWorkers;
+  drain: OutboxDrain;
+  scheduler: Scheduler | undefined;
+  stop(): Promise<void>;
+}
+
+export function startBackground(deps: Deps, options: BackgroundOptions): Background {
+  const graceMs = deps.config.shutdownGraceSeconds * 1000;
+  const workers = new JobWorkers(deps, options.kinds ?? jobKinds(deps), {
+    pollMs: deps.config.jobsPollMs,
+    shutdownGraceMs: graceMs,
+    ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
+  });
+  const drain = new OutboxDrain(deps, options.consumers ?? eventConsumers(deps), {
+    pollMs: deps.config.jobsPollMs,
+  });
+  const listener =
+    deps.store.dialect === 'postgres'
+      ? new PgJobListener(deps.config.databaseUrl, deps.logger, (kind) => workers.wake(kind))
+      : undefined;
+  const scheduler = options.scheduler
+    ? new Scheduler(deps, {
+        shutdownGraceMs: graceMs,
+        onRun: (r) => {
+          logRun(deps.logger, r);
+          options.onRun?.(r);
+        },
+      })
+    : undefined;
+  workers.start();
+  drain.start();
+  listener?.start();
+  scheduler?.start();
+  let stopping: Promise<void> | undefined;
+  return {
+    workers,
+    drain,
+    scheduler,
+    stop() {
+      stopping ??= (async () => {
+        await Promise.all([workers.stop(), drain.stop(), scheduler?.stop(), listener?.stop()]);
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,16 @@
+/**
+ * What this build's workers run: the queued job kinds and the outbox consumers of every area. Areas that do
+ * background work (mail, webhook deliveries, exports) add theirs here; `janua serve` starts workers for
+ * exactly these. Jobs of a kind no node knows stay pending (and show in `janua jobs list`).
+ */
+import type { Deps } from '../deps.js';
+import type { JobKind } from './kinds.js';
+import type { EventConsumer } from './outbox-drain.js';
+
+export function jobKinds(_deps: Deps): JobKind[] {
+  return [];
+}
+
+export function eventConsumers(_deps: Deps): EventConsumer[] {
+  return [];
+}
