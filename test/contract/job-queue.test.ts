@@ -15,17 +15,11 @@ import { type Job, jobs } from '../../src/core/store/repos/jobs.js';
 import { createStore } from '../../src/core/store/store.js';
 import { dialects } from '../helpers/db.js';
 import { at, type TestStore, testStore } from '../helpers/store.js';
+import { until } from '../helpers/until.js';
 
 const logger = pino({ level: 'silent' });
 
 /** Polls `check` until it holds (or fails after `ms`): the workers run on real timers. */
-async function until(check: () => Promise<boolean>, ms = 15_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 for (const dialect of dialects()) {
   describe(`job queue (${dialect})`, () => {

@@ -15,16 +15,9 @@ import { outbox } from '../../src/core/store/repos/outbox.js';
 import { createStore, type Store } from '../../src/core/store/store.js';
 import { dialects } from '../helpers/db.js';
 import { at, type TestStore, testStore } from '../helpers/store.js';
+import { until } from '../helpers/until.js';
 
 const logger = pino({ level: 'silent' });
-
-async function until(check: () => Promise<boolean>, ms = 15_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 for (const dialect of dialects()) {
   describe(`outbox drain (${dialect})`, () => {

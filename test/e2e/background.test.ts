@@ -7,15 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, dialects, PG_URL, type TestDatabase } from '../helpers/db.js';
 import { type Daemon, newMasterKey, runCli, startDaemon } from '../helpers/janua.js';
+import { until } from '../helpers/until.js';
 import { client, openStore, signUp, uniqueEmail } from './support.js';
-
-async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Every second: the schedule the tests give cleanup.attempts so that slots come quickly. */
 const EVERY_SECOND = '* * * * * *';

@@ -5,6 +5,7 @@
  */
 
 import { cronRuns } from '../store/repos/cron-runs.js';
+import { deletePicked } from '../store/repos/delete-picked.js';
 import { jobs } from '../store/repos/jobs.js';
 import { outbox } from '../store/repos/outbox.js';
 import type { Executor } from '../store/store.js';
@@ -40,44 +41,23 @@ export async function cleanupSessions(ex: Executor, now: Date, signal?: AbortSig
   const revoked = new Date(now.getTime() - REVOKED_SESSION_KEEP_MS);
   // Sessions first (their refresh tokens go with them: ON DELETE CASCADE), then spent or unspent tokens past
   // their own expiry in sessions that live on.
-  const sessions = await inBatches(async (limit) => {
-    const byExpiry = await ex
-      .deleteFrom('sessions')
-      .where(
-        'id',
-        'in',
-        ex.selectFrom('sessions').select('id').where('expires_at', '<', expired).limit(limit),
-      )
-      .executeTakeFirst();
-    const n = Number(byExpiry.numDeletedRows);
-    if (n === limit) return n;
-    const byRevocation = await ex
-      .deleteFrom('sessions')
-      .where(
-        'id',
-        'in',
-        ex
-          .selectFrom('sessions')
-          .select('id')
-          .where('revoked_at', 'is not', null)
-          .where('revoked_at', '<', revoked)
-          .limit(limit - n),
-      )
-      .executeTakeFirst();
-    return n + Number(byRevocation.numDeletedRows);
-  }, signal);
-  const tokens = await inBatches(async (limit) => {
-    const res = await ex
-      .deleteFrom('refresh_tokens')
-      .where(
-        'id',
-        'in',
-        ex.selectFrom('refresh_tokens').select('id').where('expires_at', '<', expired).limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(res.numDeletedRows);
-  }, signal);
-  return sessions + tokens;
+  const byExpiry = await inBatches(
+    (limit) => deletePicked(ex, 'sessions', 'id', (q) => q.where('expires_at', '<', expired).limit(limit)),
+    signal,
+  );
+  const byRevocation = await inBatches(
+    (limit) =>
+      deletePicked(ex, 'sessions', 'id', (q) =>
+        q.where('revoked_at', 'is not', null).where('revoked_at', '<', revoked).limit(limit),
+      ),
+    signal,
+  );
+  const tokens = await inBatches(
+    (limit) =>
+      deletePicked(ex, 'refresh_tokens', 'id', (q) => q.where('expires_at', '<', expired).limit(limit)),
+    signal,
+  );
+  return byExpiry + byRevocation + tokens;
 }
 
 /**
@@ -92,22 +72,16 @@ export async function cleanupAttempts(
   signal?: AbortSignal,
 ): Promise<number> {
   const stale = new Date(now.getTime() - windowMs);
-  return inBatches(async (limit) => {
-    const res = await ex
-      .deleteFrom('sign_in_attempts')
-      .where(
-        'key',
-        'in',
-        ex
-          .selectFrom('sign_in_attempts')
-          .select('key')
+  return inBatches(
+    (limit) =>
+      deletePicked(ex, 'sign_in_attempts', 'key', (q) =>
+        q
           .where('updated_at', '<', stale)
           .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
           .limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(res.numDeletedRows);
-  }, signal);
+      ),
+    signal,
+  );
 }
 
 export async function cleanupAudit(
@@ -117,22 +91,13 @@ export async function cleanupAudit(
   signal?: AbortSignal,
 ): Promise<number> {
   const before = new Date(now.getTime() - retentionDays * DAY_MS);
-  return inBatches(async (limit) => {
-    const res = await ex
-      .deleteFrom('audit_events')
-      .where(
-        'id',
-        'in',
-        ex
-          .selectFrom('audit_events')
-          .select('id')
-          .where('occurred_at', '<', before)
-          .orderBy('occurred_at')
-          .limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(res.numDeletedRows);
-  }, signal);
+  return inBatches(
+    (limit) =>
+      deletePicked(ex, 'audit_events', 'id', (q) =>
+        q.where('occurred_at', '<', before).orderBy('occurred_at').limit(limit),
+      ),
+    signal,
+  );
 }
 
 export async function cleanupOutbox(

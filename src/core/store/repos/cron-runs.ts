@@ -3,6 +3,7 @@ import type { Selectable } from 'kysely';
 import { toDate, toDateOrNull } from '../codec.js';
 import type { CronRunsTable } from '../schema.js';
 import type { Executor } from '../store.js';
+import { deletePicked } from './delete-picked.js';
 
 export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'interrupted';
 export type RunTrigger = 'schedule' | 'manual';
@@ -131,19 +132,8 @@ export const cronRuns = {
   },
 
   async deleteBefore(ex: Executor, before: Date, limit: number): Promise<number> {
-    const res = await ex
-      .deleteFrom('cron_runs')
-      .where(
-        'id',
-        'in',
-        ex
-          .selectFrom('cron_runs')
-          .select('id')
-          .where('started_at', '<', before)
-          .where('outcome', '!=', 'running')
-          .limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(res.numDeletedRows);
+    return deletePicked(ex, 'cron_runs', 'id', (q) =>
+      q.where('started_at', '<', before).where('outcome', '!=', 'running').limit(limit),
+    );
   },
 };

@@ -9,6 +9,7 @@ import { json, toDate, toDateOrNull, toJson } from '../codec.js';
 import type { Dialect } from '../migrations/types.js';
 import type { JobsTable } from '../schema.js';
 import type { Executor } from '../store.js';
+import { deletePicked } from './delete-picked.js';
 
 export const JOB_STATES = ['pending', 'running', 'failed', 'succeeded', 'dead', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -307,19 +308,8 @@ export const jobs = {
     before: Date,
     limit: number,
   ): Promise<number> {
-    const res = await ex
-      .deleteFrom('jobs')
-      .where(
-        'id',
-        'in',
-        ex
-          .selectFrom('jobs')
-          .select('id')
-          .where('state', 'in', states)
-          .where('updated_at', '<', before)
-          .limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(res.numDeletedRows);
+    return deletePicked(ex, 'jobs', 'id', (q) =>
+      q.where('state', 'in', states).where('updated_at', '<', before).limit(limit),
+    );
   },
 };

@@ -8,6 +8,7 @@ import { toDate, toJson } from '../codec.js';
 import type { Dialect } from '../migrations/types.js';
 import type { Database, OutboxTable } from '../schema.js';
 import type { Executor } from '../store.js';
+import { deletePicked } from './delete-picked.js';
 
 export interface OutboxEvent {
   seq: number;
@@ -79,19 +80,8 @@ export const outbox = {
 
   /** Deletes up to `limit` events handled before `before`; returns how many. */
   async deleteHandled(ex: Executor, before: Date, limit: number): Promise<number> {
-    const res = await ex
-      .deleteFrom('outbox')
-      .where(
-        'seq',
-        'in',
-        ex
-          .selectFrom('outbox')
-          .select('seq')
-          .where('handled_at', '<', before)
-          .orderBy('handled_at')
-          .limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(res.numDeletedRows);
+    return deletePicked(ex, 'outbox', 'seq', (q) =>
+      q.where('handled_at', '<', before).orderBy('handled_at').limit(limit),
+    );
   },
 };
