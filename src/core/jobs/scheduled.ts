@@ -60,6 +60,25 @@ async function rotateIfDue(deps: ScheduledDeps): Promise<RunResult> {
   return { rows: 1 + r.retired.length, detail: `rotated: ${r.activated} active, ${r.next} next` };
 }
 
+/** A cleanup job: deletes what `remove` picks as of now, and says how many of `what` went. */
+function cleanup(
+  name: string,
+  scheduleKey: keyof JanuaConfig,
+  description: string,
+  remove: (deps: ScheduledDeps, now: Date, signal: AbortSignal) => Promise<number>,
+  what: (deps: ScheduledDeps) => string,
+): ScheduledJob {
+  return {
+    name,
+    description,
+    scheduleKey,
+    async run(deps, signal) {
+      const n = await remove(deps, deps.clock.now(), signal);
+      return { rows: n, detail: `deleted ${n} ${what(deps)}` };
+    },
+  };
+}
+
 export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
   {
     name: 'keys.rotate',
@@ -79,59 +98,47 @@ export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
       };
     },
   },
-  {
-    name: 'cleanup.sessions',
-    description: 'Delete expired and long-revoked sessions and expired refresh tokens',
-    scheduleKey: 'cronCleanupSessions',
-    async run(deps, signal) {
-      const n = await cleanupSessions(deps.store.db, deps.clock.now(), signal);
-      return { rows: n, detail: `deleted ${n} sessions and refresh tokens` };
-    },
-  },
-  {
-    name: 'cleanup.attempts',
-    description: 'Delete sign-in failure counters that no longer count',
-    scheduleKey: 'cronCleanupAttempts',
-    async run(deps, signal) {
-      const windowMs = deps.config.lockoutMinutes * 60_000;
-      const n = await cleanupAttempts(deps.store.db, deps.clock.now(), windowMs, signal);
-      return { rows: n, detail: `deleted ${n} sign-in failure counters` };
-    },
-  },
-  {
-    name: 'cleanup.audit',
-    description: 'Delete audit events older than AUDIT_RETENTION_DAYS',
-    scheduleKey: 'cronCleanupAudit',
-    async run(deps, signal) {
-      const days = deps.config.auditRetentionDays;
-      const n = await cleanupAudit(deps.store.db, deps.clock.now(), days, signal);
-      return { rows: n, detail: `deleted ${n} audit events older than ${days} days` };
-    },
-  },
-  {
-    name: 'cleanup.outbox',
-    description: 'Delete handled domain events older than OUTBOX_RETENTION_DAYS',
-    scheduleKey: 'cronCleanupOutbox',
-    async run(deps, signal) {
-      const days = deps.config.outboxRetentionDays;
-      const n = await cleanupOutbox(deps.store.db, deps.clock.now(), days, signal);
-      return { rows: n, detail: `deleted ${n} handled events older than ${days} days` };
-    },
-  },
-  {
-    name: 'cleanup.jobs',
-    description: 'Delete finished jobs and scheduled-run records past retention',
-    scheduleKey: 'cronCleanupJobs',
-    async run(deps, signal) {
-      const n = await cleanupJobs(
-        deps.store.db,
-        deps.clock.now(),
-        { finishedDays: deps.config.jobsRetentionDays, deadDays: deps.config.deadJobsRetentionDays },
+  cleanup(
+    'cleanup.sessions',
+    'cronCleanupSessions',
+    'Delete expired and long-revoked sessions and expired refresh tokens',
+    (d, now, signal) => cleanupSessions(d.store.db, now, signal),
+    () => 'sessions and refresh tokens',
+  ),
+  cleanup(
+    'cleanup.attempts',
+    'cronCleanupAttempts',
+    'Delete sign-in failure counters that no longer count',
+    (d, now, signal) => cleanupAttempts(d.store.db, now, d.config.lockoutMinutes * 60_000, signal),
+    () => 'sign-in failure counters',
+  ),
+  cleanup(
+    'cleanup.audit',
+    'cronCleanupAudit',
+    'Delete audit events older than AUDIT_RETENTION_DAYS',
+    (d, now, signal) => cleanupAudit(d.store.db, now, d.config.auditRetentionDays, signal),
+    (d) => `audit events older than ${d.config.auditRetentionDays} days`,
+  ),
+  cleanup(
+    'cleanup.outbox',
+    'cronCleanupOutbox',
+    'Delete handled domain events older than OUTBOX_RETENTION_DAYS',
+    (d, now, signal) => cleanupOutbox(d.store.db, now, d.config.outboxRetentionDays, signal),
+    (d) => `handled events older than ${d.config.outboxRetentionDays} days`,
+  ),
+  cleanup(
+    'cleanup.jobs',
+    'cronCleanupJobs',
+    'Delete finished jobs and scheduled-run records past retention',
+    (d, now, signal) =>
+      cleanupJobs(
+        d.store.db,
+        now,
+        { finishedDays: d.config.jobsRetentionDays, deadDays: d.config.deadJobsRetentionDays },
         signal,
-      );
-      return { rows: n, detail: `deleted ${n} finished jobs and run records` };
-    },
-  },
+      ),
+    () => 'finished jobs and run records',
+  ),
 ];
 
 export function findScheduledJob(name: string): ScheduledJob | undefined {
