@@ -10,13 +10,16 @@ import { type EventConsumer, OutboxDrain } from './outbox-drain.js';
 import { PgJobListener } from './pg-listener.js';
 import { eventConsumers, jobKinds } from './registry.js';
 import type { RunReport } from './run-scheduled.js';
+import type { ScheduledJob } from './scheduled.js';
 import { logRun, Scheduler } from './scheduler.js';
 import { JobWorkers, type WorkerOptions } from './workers.js';
 
 export interface BackgroundOptions {
   scheduler: boolean;
+  /** Defaults: the registries (./registry.ts, ./scheduled.ts); tests hand in their own. */
   kinds?: JobKind[];
   consumers?: EventConsumer[];
+  scheduledJobs?: readonly ScheduledJob[];
   onRun?: (report: RunReport) => void;
   onAttempt?: WorkerOptions['onAttempt'];
 }
@@ -43,13 +46,17 @@ export function startBackground(deps: Deps, options: BackgroundOptions): Backgro
       ? new PgJobListener(deps.config.databaseUrl, deps.logger, (kind) => workers.wake(kind))
       : undefined;
   const scheduler = options.scheduler
-    ? new Scheduler(deps, {
-        shutdownGraceMs: graceMs,
-        onRun: (r) => {
-          logRun(deps.logger, r);
-          options.onRun?.(r);
+    ? new Scheduler(
+        deps,
+        {
+          shutdownGraceMs: graceMs,
+          onRun: (r) => {
+            logRun(deps.logger, r);
+            options.onRun?.(r);
+          },
         },
-      })
+        options.scheduledJobs,
+      )
     : undefined;
   workers.start();
   drain.start();
