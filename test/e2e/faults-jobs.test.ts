@@ -42,6 +42,15 @@ async function startNode(env: Record<string, string>): Promise<Node> {
   return { child, out };
 }
 
+/** SIGTERM and wait for the exit (at once if it already exited); its exit code. */
+async function stopNode(node: Node): Promise<number | null> {
+  if (node.child.exitCode !== null || node.child.signalCode !== null) return node.child.exitCode;
+  const exited = once(node.child, 'exit');
+  node.child.kill('SIGTERM');
+  const [code] = (await exited) as [number | null];
+  return code;
+}
+
 for (const dialect of dialects()) {
   describe(`background faults (${dialect})`, () => {
     let db: TestDatabase;
@@ -75,8 +84,9 @@ for (const dialect of dialects()) {
       const ids = enq.map((e) => e.id);
       const a = await startNode({ ...env(), JANUA_SCHEDULER: 'false', FIXTURE_JOB_MS: '400' });
       await until(async () => (await doneRows()).length >= 2, 20_000, 'some jobs done on node A');
+      const killed = once(a.child, 'exit');
       a.child.kill('SIGKILL');
-      await once(a.child, 'exit');
+      await killed;
       // What node A was running when it died: still marked running, its leases not yet run out.
       const running = (await states(ids)).filter((s) => s.state === 'running').map((s) => s.id);
       assert.ok(running.length > 0, 'node A died holding jobs');
@@ -86,7 +96,9 @@ for (const dialect of dialects()) {
           async () => (await states(ids)).every((s) => s.state === 'succeeded'),
           30_000,
           'every job succeeded after the takeover',
-        );
+        ).catch((err: Error) => {
+          throw new Error(`${err.message}; node B said:\n${b.out.join('')}`);
+        });
         const done = new Set((await doneRows()).map((r) => r.target_id));
         for (const id of ids) assert.ok(done.has(id), `job ${id} ran to its end`);
         const after = await states(running);
@@ -95,8 +107,7 @@ for (const dialect of dialects()) {
           'the interrupted jobs were claimed again after their leases ran out',
         );
       } finally {
-        b.child.kill('SIGTERM');
-        await once(b.child, 'exit');
+        await stopNode(b);
       }
     });
 
@@ -128,8 +139,7 @@ for (const dialect of dialects()) {
         20_000,
         'a scheduled run in progress',
       );
-      node.child.kill('SIGTERM');
-      const [code] = (await once(node.child, 'exit')) as [number];
+      const code = await stopNode(node);
       assert.equal(code, 0, node.out.join(''));
       assert.match(node.out.join(''), /stopped\n/);
       const given = await states(ids);

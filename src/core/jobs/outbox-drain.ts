@@ -52,7 +52,6 @@ export class OutboxDrain {
       if (kind === OUTBOX_KIND) this.schedule();
     });
     this.pollTimer = setInterval(() => this.kick(), this.opts.pollMs);
-    this.pollTimer.unref();
     this.kick();
   }
 

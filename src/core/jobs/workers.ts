@@ -233,13 +233,13 @@ export class JobWorkers {
     const poll = () => {
       for (const lane of this.lanes.values()) void lane.pump(true);
     };
+    // Referenced timers: running workers keep their process alive until stop() (a worker-only process has
+    // nothing else that would).
     this.pollTimer = setInterval(poll, this.options.pollMs);
-    this.pollTimer.unref();
     const minLease = Math.min(...[...this.lanes.values()].map((l) => l.leaseMs), 60_000);
     this.renewTimer = setInterval(() => {
       for (const lane of this.lanes.values()) lane.renew().catch((err) => this.trouble(err));
     }, minLease / 3);
-    this.renewTimer.unref();
     poll();
   }
 
