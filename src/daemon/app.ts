@@ -12,10 +12,12 @@ import { LOG_REDACT } from '../core/container.js';
 import type { Deps } from '../core/deps.js';
 import { JANUA_VERSION } from '../core/version.js';
 import { registerErrorHandling } from './errors.js';
+import { acceptEmptyJsonBody } from './json-body.js';
 import { LazyChildLogger } from './lazy-logger.js';
 import { authentication } from './plugins/authenticate.js';
 import { maintenanceGate } from './plugins/maintenance.js';
 import { rateLimit } from './plugins/rate-limit.js';
+import { textRules } from './plugins/text-rules.js';
 import { type CounterStore, MemoryCounterStore, RedisCounterStore } from './rate-limit-store.js';
 import { requestId } from './request-id.js';
 import { adminRoutes } from './routes/admin.js';
@@ -47,7 +49,8 @@ function validators() {
     allowUnionTypes: true,
     strict: false,
   } as const;
-  const body = new Ajv({ ...common, coerceTypes: false });
+  // verbose: a body error carries the refused value and its schema, so "no body" can name the fields it needs.
+  const body = new Ajv({ ...common, coerceTypes: false, verbose: true });
   const text = new Ajv({ ...common, coerceTypes: 'array' });
   for (const ajv of [body, text]) (addFormats as unknown as (a: Ajv) => void)(ajv);
   return { body, text };
@@ -80,6 +83,9 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     (httpPart === 'body' ? ajv.body : ajv.text).compile(schema),
   );
   app.addSchema(ErrorBody);
+  // Before any route: the text rules see routes as they are added, and plugins copy the JSON parser.
+  acceptEmptyJsonBody(app);
+  await app.register(textRules);
 
   registerErrorHandling(app, { shedDelayMs: config.passwordHashShedDelayMs });
   app.addHook('onRequest', (request, reply, done) => {

@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_STATUS, type ErrorCode, isJanuaError, JanuaError } from '../core/errors.js';
+import { TEXT_PATTERNS, TEXT_RULES, type TextKind } from '../core/text.js';
 
 export interface ErrorBody {
   detail: string;
@@ -16,9 +17,32 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'BAD_REQUEST',
   FST_ERR_CTP_INVALID_JSON_BODY: 'BAD_REQUEST',
 };
+
+interface AjvError {
+  keyword?: string;
+  instancePath?: string;
+  params?: unknown;
+  message?: string;
+  /** With Ajv's `verbose` (the body validator): the value and the schema that refused it. */
+  data?: unknown;
+  parentSchema?: { required?: unknown };
+}
+
+/** Ajv's message, in the rule's own words where a regex or a bare type would say less. */
+function validationMessage(first: AjvError | undefined): string {
+  if (first?.keyword === 'pattern') {
+    const pattern = (first.params as { pattern?: string }).pattern;
+    const kind = (Object.keys(TEXT_PATTERNS) as TextKind[]).find((k) => TEXT_PATTERNS[k] === pattern);
+    if (kind) return TEXT_RULES[kind];
+  }
+  // No body (or an empty one, which is the same: json-body.ts) where an object with fields belongs.
+  const required = first?.parentSchema?.required;
+  if (first?.keyword === 'type' && !first.instancePath && first.data == null && Array.isArray(required))
+    return `must be a JSON object with ${required.join(', ')}`;
+  return first?.message ?? 'is invalid';
+}
 
 function fromStatus(status: number): ErrorCode {
   const exact = (Object.entries(ERROR_STATUS) as [ErrorCode, number][]).find(([, s]) => s === status);
@@ -32,18 +56,15 @@ export function toJanuaError(err: unknown): JanuaError {
   const fe = err as FastifyError & { validationContext?: string };
   if (fe?.validation) {
     const where = fe.validationContext ?? 'body';
-    const first = fe.validation[0];
+    const first = fe.validation[0] as AjvError | undefined;
     const field =
       first?.instancePath?.replace(/^\//, '').replace(/\//g, '.') ||
       (first?.params as { missingProperty?: string })?.missingProperty ||
       where;
-    return new JanuaError(
-      'VALIDATION_ERROR',
-      `Invalid ${where}: ${field} ${first?.message ?? 'is invalid'}`.trim(),
-      {
-        fields: { [field]: first?.message ?? 'invalid' },
-      },
-    );
+    const message = validationMessage(first);
+    // The whole part is wrong (no body where an object belongs): "Invalid body: must be a JSON object …".
+    const detail = field === where ? `Invalid ${where}: ${message}` : `Invalid ${where}: ${field} ${message}`;
+    return new JanuaError('VALIDATION_ERROR', detail, { fields: { [field]: message } });
   }
   if (err instanceof SyntaxError || fe?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return new JanuaError('BAD_REQUEST', 'Request body is not valid JSON');

@@ -1,9 +1,17 @@
 /** TypeBox schemas shared by several route areas. Response schemas list what may leave; the rest is dropped. */
-import { type Static, Type } from 'typebox';
+import { type Static, type TStringOptions, Type } from 'typebox';
+import { TEXT_PATTERNS } from '../core/text.js';
 import type { ProfilePatch } from '../core/users/service.js';
 
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) =>
   Type.Union([t, Type.Null()]);
+
+/**
+ * Free text that may span lines (a description, a message): TAB, LF and CR are allowed, NUL and the other
+ * control characters are not. Every other string of a request is single-line (plugins/text-rules.ts).
+ */
+export const MultilineText = (options: Omit<TStringOptions, 'pattern'> = {}) =>
+  Type.String({ ...options, pattern: TEXT_PATTERNS['multi-line'] });
 
 export const ErrorBody = Type.Object(
   {

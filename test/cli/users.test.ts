@@ -167,6 +167,39 @@ for (const dialect of dialects()) {
       assert.match(missing.stderr, /no such file/);
     });
 
+    test('control characters: set-password and create exit 2; an import names the record and the field', async () => {
+      const before = await userCount();
+      for (const pw of [`${PASSWORD}\u0000`, `${PASSWORD}\u0007`, `Secure\tPass123!x`]) {
+        const r = await cli(['set-password', 'root@example.com', '--password-stdin'], pw);
+        assert.equal(r.code, 2, JSON.stringify(pw));
+        assert.match(r.stderr, /password must not contain control characters/);
+      }
+      const email = await cli(['create', '--email', 'a\u0001b@example.com', '--password-stdin'], PASSWORD);
+      assert.equal(email.code, 2, email.stderr);
+      assert.match(email.stderr, /valid email/);
+
+      const records = [
+        { email: 'cc1@example.com', first_name: 'A\u0000' },
+        { email: 'cc2@example.com', last_name: 'B\u001b[31m' },
+        { email: 'cc3@example.com', user_metadata: { tags: ['ok', 'x\u0000'] } },
+        { email: 'cc4\u0000@example.com' },
+        { email: 'cc5@example.com', user_metadata: { note: 'tab\t and escape \u001b are data here' } },
+      ];
+      // A dry run: the records are checked all the same, and the users the later tests count stay as they are.
+      const ndjson = file('cc.ndjson', records.map((r) => JSON.stringify(r)).join('\n'));
+      const report = await json(['import', ndjson, '--dry-run'], 3);
+      assert.deepEqual([report['created'], report['failed']], [1, 4]);
+      const reasons = (report['items'] as Doc[]).map((i) => [i['status'], i['reason'] ?? null]);
+      assert.deepEqual(reasons, [
+        ['failed', 'first_name must not contain control characters (U+0000–U+001F, U+007F–U+009F)'],
+        ['failed', 'last_name must not contain control characters (U+0000–U+001F, U+007F–U+009F)'],
+        ['failed', 'user_metadata.tags.1 must not contain the NUL character (U+0000)'],
+        ['failed', 'A valid email address is required'],
+        ['created', null],
+      ]);
+      assert.equal(await userCount(), before);
+    });
+
     test('list: table, --json shape, search, filters, paging; bad options exit 2, unknown org 4', async () => {
       const table = await cli(['list', '--sort', 'email', '--per-page', '3']);
       assert.equal(table.code, 0, table.stderr);

@@ -90,7 +90,8 @@ for (const dialect of dialects()) {
         email,
         email.toUpperCase(),
         `  ${email}  `,
-        `\t${email.replace('dup', 'DUP')}`,
+        // (A TAB is a control character, refused with 422 like every other one: e2e/bad-input.)
+        ` ${email.replace('dup', 'DUP')}\u00a0`,
       ]) {
         const res = await call('POST', `${AUTH}/signup`, { body: { email: variant, password: PASSWORD } });
         assertError(res, 409, 'CONFLICT_ERROR', `signup ${JSON.stringify(variant)}`);

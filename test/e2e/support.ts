@@ -179,6 +179,36 @@ export async function rowCounts(store: Store): Promise<Record<string, number>> {
   return out;
 }
 
+/** Every table that holds data (all but the migration ledger). */
+export const DATA_TABLES = [
+  'users',
+  'password_credentials',
+  'sessions',
+  'refresh_tokens',
+  'sign_in_attempts',
+  'signing_keys',
+  'audit_events',
+  'outbox',
+  'settings',
+  'organizations',
+  'organization_roles',
+  'organization_members',
+  'organization_invitations',
+] as const;
+
+/**
+ * Every row of every data table, as comparable text (rows sorted): equal before and after a request means the
+ * request changed nothing at all — no insert, no update, no delete, no audit row.
+ */
+export async function snapshot(store: Store): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const t of DATA_TABLES) {
+    const rows = await store.db.selectFrom(t).selectAll().execute();
+    out[t] = rows.map((r) => JSON.stringify(r)).sort();
+  }
+  return out;
+}
+
 /** Audit rows of one action, with metadata decoded (JSON text on SQLite, jsonb on Postgres). */
 export async function auditRows(
   store: Store,

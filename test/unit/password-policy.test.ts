@@ -65,6 +65,12 @@ describe('password policy', () => {
     rejects({ ...NONE, passwordRequireSymbol: true }, 'aaaaaaa1', /symbol/);
   });
 
+  it('refuses control characters (the API refuses them at sign-in, so such a password could not be used)', () => {
+    for (const c of ['\u0000', '\u0001', '\t', '\n', '\r', '\u001b', '\u007f', '\u0085'])
+      rejects(DEFAULT, `SecurePass123!${c}`, /password must not contain control characters/);
+    checkPasswordPolicy(DEFAULT, 'Secure Pass 123! émoji 🔑');
+  });
+
   it('refuses more than 72 bytes instead of letting bcrypt truncate, counting UTF-8 bytes', () => {
     assert.equal(MAX_PASSWORD_BYTES, 72);
     const ascii72 = `Aa1!${'x'.repeat(68)}`;

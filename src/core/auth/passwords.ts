@@ -2,6 +2,7 @@ import bcrypt from 'bcrypt';
 import type { JanuaConfig } from '../config/schema.js';
 import { randomToken } from '../crypto/secrets.js';
 import { JanuaError, validation } from '../errors.js';
+import { breaksTextRule, textRuleError } from '../text.js';
 
 /** bcrypt reads at most 72 bytes; longer passwords are refused rather than silently truncated. */
 export const MAX_PASSWORD_BYTES = 72;
@@ -21,6 +22,9 @@ export function checkPasswordPolicy(policy: PasswordPolicy, password: string): v
   if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) {
     throw validation(`Password must be at most ${MAX_PASSWORD_BYTES} bytes`, { password: 'too long' });
   }
+  // The API refuses control characters in every single-line field, sign-in's password too: a password set
+  // here with one (a CLI, an import) could never be typed into sign-in.
+  if (breaksTextRule(password, 'single-line')) throw textRuleError('password', 'single-line');
   if ([...password].length < policy.passwordMinLength)
     missing.push(`at least ${policy.passwordMinLength} characters`);
   if (policy.passwordRequireUppercase && !/\p{Lu}/u.test(password)) missing.push('an uppercase letter');

@@ -14,6 +14,7 @@ import { passwordCredentials } from '../store/repos/credentials.js';
 import { refreshTokens, type Session, sessions } from '../store/repos/sessions.js';
 import { users } from '../store/repos/users.js';
 import type { Executor } from '../store/store.js';
+import { breaksTextRule } from '../text.js';
 import { normalizeEmail, type User } from '../users/model.js';
 import { checkPasswordPolicy, type HashReservation, MAX_PASSWORD_BYTES } from './passwords.js';
 import { revokeSessions } from './revoke.js';
@@ -39,7 +40,7 @@ const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function checkEmail(raw: string): string {
   const email = normalizeEmail(raw);
-  if (email.length > 254 || !EMAIL_RE.test(email))
+  if (email.length > 254 || !EMAIL_RE.test(email) || breaksTextRule(email, 'single-line'))
     throw validation('A valid email address is required', { email: 'invalid' });
   return email;
 }

@@ -22,6 +22,7 @@ import { members, type OrganizationPatch, organizations, orgRoles } from '../sto
 import { users } from '../store/repos/users.js';
 import type { Database } from '../store/schema.js';
 import { type Executor, lockFor, type Store } from '../store/store.js';
+import { breaksTextRule, textRuleError } from '../text.js';
 import { normalizeEmail, type User } from '../users/model.js';
 import { type Member, type Organization, SLUG_PATTERN } from './model.js';
 
@@ -77,6 +78,7 @@ function checkSlug(slug: string): string {
 function checkName(name: string): string {
   const n = name.trim();
   if (!n || n.length > 200) throw validation('name must be 1–200 characters', { name: 'invalid' });
+  if (breaksTextRule(n, 'single-line')) throw textRuleError('name', 'single-line');
   return n;
 }
 

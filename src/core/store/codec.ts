@@ -3,6 +3,8 @@
  * hands back Date, boolean and parsed jsonb. Every repository decodes rows with these, so the difference lives
  * here and in the SQLite driver's `bindable` (the in-direction) only.
  */
+import { refuseNulInJson } from './nul-guard.js';
+
 export function toDate(v: Date | number | string): Date {
   return v instanceof Date ? v : new Date(typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v);
 }
@@ -19,9 +21,14 @@ export function toJson<T = unknown>(v: unknown): T {
   return (typeof v === 'string' ? JSON.parse(v) : v) as T;
 }
 
-/** JSON always travels as text into the database: pg would turn a JS array into a Postgres array. */
+/**
+ * JSON always travels as text into the database: pg would turn a JS array into a Postgres array. A NUL in
+ * any key or string is refused here (VALIDATION_ERROR): Postgres's jsonb cannot hold it (see nul-guard.ts).
+ */
 export function json(v: unknown): string {
-  return JSON.stringify(v ?? null);
+  const text = JSON.stringify(v ?? null);
+  refuseNulInJson(text);
+  return text;
 }
 
 export function toNumber(v: number | string | bigint): number {

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Dialect } from './migrations/types.js';
+import { refusingNul } from './nul-guard.js';
 import type { Database } from './schema.js';
 import { Sqlite3Dialect } from './sqlite/driver.js';
 
@@ -35,12 +36,12 @@ export function createStore(databaseUrl: string, options: { poolSize?: number } 
     });
     // An idle client that loses its server must not crash the process; the next query reconnects.
     pool.on('error', () => {});
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    db = new Kysely<Database>({ dialect: refusingNul(new PostgresDialect({ pool })) });
   } else {
     dialect = 'sqlite';
     const filename = databaseUrl.slice('sqlite:'.length);
     if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
-    db = new Kysely<Database>({ dialect: new Sqlite3Dialect({ filename }) });
+    db = new Kysely<Database>({ dialect: refusingNul(new Sqlite3Dialect({ filename })) });
   }
   return {
     db,

@@ -26,6 +26,7 @@ import { organizations } from '../store/repos/organizations.js';
 import { type Session, sessions } from '../store/repos/sessions.js';
 import { type NewUser, type UserListFilter, type UserSort, userList, users } from '../store/repos/users.js';
 import type { Executor } from '../store/store.js';
+import { breaksTextRule, nulPath, textRuleError } from '../text.js';
 import type { ImportRecord } from './import-format.js';
 import { type PublicUser, presentUser, type User, type UserStatus } from './model.js';
 import { findUserIn, type ProfilePatch, UUID_RE, updateProfile } from './service.js';
@@ -689,6 +690,7 @@ function optString(r: Record<string, unknown>, k: string, max: number): string |
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string' || v.length > max)
     throw validation(`${k} must be a string of at most ${max} characters`);
+  if (breaksTextRule(v, 'single-line')) throw textRuleError(k, 'single-line');
   return v;
 }
 
@@ -717,6 +719,8 @@ function validateRecord(value: unknown, index: number, now: Date): ValidRecord {
   const meta = r['user_metadata'];
   if (meta !== undefined && meta !== null && (typeof meta !== 'object' || Array.isArray(meta)))
     throw validation('user_metadata must be an object');
+  const nul = nulPath(meta);
+  if (nul !== undefined) throw textRuleError(`user_metadata.${nul}`, 'nul');
   const text = (k: string) => optString(r, k, 100);
   return {
     index,

@@ -14,7 +14,7 @@ import { systemOverview } from '../../core/admin/system.js';
 import type { Deps } from '../../core/deps.js';
 import { requirePlatformAdmin } from '../../core/rbac/access.js';
 import { requestContext } from '../plugins/authenticate.js';
-import { errors, Nullable } from '../schemas.js';
+import { errors, MultilineText, Nullable } from '../schemas.js';
 
 const DateTime = Type.String({ format: 'date-time' });
 
@@ -84,7 +84,7 @@ const MaintenanceSchema = Type.Object({
 
 const MaintenanceBody = Type.Object({
   enabled: Type.Boolean(),
-  message: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+  message: Type.Optional(Nullable(MultilineText({ maxLength: 500 }))),
 });
 
 const KeySchema = Type.Object({

@@ -1,5 +1,6 @@
 /** TypeBox schemas of the organizations, roles and RBAC routes. */
 import { Type } from 'typebox';
+import { MultilineText } from '../schemas.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const Uuid = Type.String({ format: 'uuid' });
@@ -17,7 +18,7 @@ const Slug = Type.String({
   maxLength: 100,
   description: 'lower-case letters, digits, single hyphens',
 });
-const Description = Nullable(Type.String({ maxLength: 2000 }));
+const Description = Nullable(MultilineText({ maxLength: 2000 }));
 
 export const OrganizationSchema = Type.Object(
   {
