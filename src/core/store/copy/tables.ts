@@ -104,6 +104,30 @@ export function keyOf(plan: TablePlan, row: readonly Canonical[]): Canonical[] {
   return plan.keyIndexes.map((i) => row[i]!);
 }
 
+/**
+ * The pages after `after`, the last one short (possibly empty). The next page is read while the caller works
+ * on the current one: a copy's source and target are different databases, so reading and writing overlap.
+ */
+export async function* pagesAfter(
+  store: Pick<Store, 'db' | 'dialect'>,
+  plan: TablePlan,
+  after: readonly Canonical[] | null,
+  limit: number,
+): AsyncGenerator<Canonical[][]> {
+  let next = readPage(store, plan, after, limit);
+  for (;;) {
+    const page = await next;
+    const more = page.length === limit;
+    if (more) {
+      next = readPage(store, plan, keyOf(plan, page.at(-1)!), limit);
+      // Awaited on the next turn; until then a failure must not count as unhandled if the caller stops.
+      next.catch(() => {});
+    }
+    yield page;
+    if (!more) return;
+  }
+}
+
 /** Bound parameters per INSERT, under SQLite's default limit (32,766) and Postgres' (65,535). */
 const MAX_PARAMS = 30_000;
 

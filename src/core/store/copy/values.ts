@@ -196,29 +196,38 @@ function digestValue(value: Canonical, kind: Kind): unknown {
   return value;
 }
 
-const MOD = (1n << 256n) - 1n;
+const LANES = 8;
 
 /**
- * A table's checksum: the sum, modulo 2^256, of the SHA-256 of every row's canonical values. A sum does
- * not depend on the order rows are read in, which matters because the two sides page in different orders
- * (Postgres sorts text keys by the database collation, SQLite by bytes); a changed, missing or extra row
- * changes it as surely as a hash of the whole table would.
+ * A table's checksum: every row's canonical values hashed with SHA-256, and the digests summed lane by lane
+ * (eight 32-bit lanes, each modulo 2^32). A sum does not depend on the order rows are read in, which matters
+ * because the two sides page in different orders (Postgres sorts text keys by the database collation, SQLite
+ * by bytes); a changed, missing or extra row changes it as surely as a hash of the whole table would.
  */
 export class TableChecksum {
-  private sum = 0n;
+  private readonly sum = new Uint32Array(LANES);
+  /** Column positions by name, so the digest does not depend on the order the schema declares them in. */
+  private readonly order: number[];
   rows = 0;
 
-  constructor(private readonly columns: readonly KindedColumn[]) {}
+  constructor(private readonly columns: readonly KindedColumn[]) {
+    this.order = columns
+      .map((c, i) => [c.name, i] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([, i]) => i);
+  }
 
   add(row: readonly Canonical[]): void {
-    const values = this.columns.map((c, i) => [c.name, digestValue(row[i]!, c.kind)] as const);
-    values.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const h = createHash('sha256').update(JSON.stringify(values)).digest('hex');
-    this.sum = (this.sum + BigInt(`0x${h}`)) & MOD;
+    const values = this.order.map((i) => [
+      this.columns[i]!.name,
+      digestValue(row[i]!, this.columns[i]!.kind),
+    ]);
+    const digest = createHash('sha256').update(JSON.stringify(values)).digest();
+    for (let i = 0; i < LANES; i++) this.sum[i] = this.sum[i]! + digest.readUInt32BE(i * 4);
     this.rows++;
   }
 
   hex(): string {
-    return this.sum.toString(16).padStart(64, '0');
+    return [...this.sum].map((v) => v.toString(16).padStart(8, '0')).join('');
   }
 }
