@@ -173,7 +173,11 @@ for (const dialect of dialects()) {
       home.remove();
     });
 
-    test('killed half-way (SIGKILL), the same command resumes without duplicates and verifies', async () => {
+    /**
+     * Runs `janua db copy` one row per batch until the target's progress record counts `rows`, then sends
+     * `signal`; checks that the target holds exactly what the record says (no page half-written).
+     */
+    async function interrupt(rows: number, signal: NodeJS.Signals) {
       const child: ChildProcess = spawn(
         process.execPath,
         [BIN, 'db', 'copy', '--to', target.url, '--batch-size', '1'],
@@ -183,19 +187,17 @@ for (const dialect of dialects()) {
       child.stderr!.on('data', (d) => {
         stderr += d;
       });
-      const exited = once(child, 'exit');
+      const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
       const watch = openStore(target.url);
       try {
-        await eventually('the copy has committed some rows', 120_000, async () => {
-          if (child.exitCode !== null) assert.fail(`the copy ended before it was killed:\n${stderr}`);
+        await eventually(`the copy has committed ${rows} rows`, 120_000, async () => {
+          if (child.exitCode !== null) assert.fail(`the copy ended before it was stopped:\n${stderr}`);
           const n = await progressRows(watch);
-          return n !== undefined && n >= 50 ? n : undefined;
+          return n !== undefined && n >= rows ? n : undefined;
         });
-        child.kill('SIGKILL');
-        const [, signal] = (await exited) as [number | null, string | null];
-        assert.equal(signal, 'SIGKILL');
+        child.kill(signal);
+        const [code, killed] = await exited;
         await sleep(100);
-        // What the record says was committed is exactly what the target holds: no page half-written.
         const progress = (await anyDb(watch.db).selectFrom(PROGRESS_TABLE).selectAll().execute()) as Array<{
           table_name: string;
           rows_copied: number;
@@ -207,9 +209,22 @@ for (const dialect of dialects()) {
           progress.some((p) => !Number(p.done)),
           'the copy was interrupted before the end',
         );
+        return { code, killed, stderr, rows: (await progressRows(watch))! };
       } finally {
         await watch.destroy();
       }
+    }
+
+    test('stopped (SIGINT) then killed (SIGKILL) half-way, the same command resumes without duplicates', async () => {
+      const stopped = await interrupt(20, 'SIGINT');
+      assert.equal(stopped.code, 1, stopped.stderr);
+      assert.match(
+        stopped.stderr,
+        /db copy stopped after \d+ rows in this run: run the same command again to resume/,
+      );
+      const killed = await interrupt(stopped.rows + 30, 'SIGKILL');
+      assert.equal(killed.killed, 'SIGKILL');
+      assert.match(killed.stderr, /resuming an interrupted copy/);
 
       const r = await runCli(['db', 'copy', '--to', target.url, '--batch-size', '100', '--json'], { env });
       assert.equal(r.code, 0, r.stderr);

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { maskDatabaseUrl, normalizeDatabaseUrl } from '../../core/config/load.js';
 import { isJanuaError, JanuaError } from '../../core/errors.js';
-import { type CopyReport, copyDatabase } from '../../core/store/copy/copy.js';
+import { type CopyReport, CopyStopped, copyDatabase } from '../../core/store/copy/copy.js';
 import { nextSteps } from '../../core/store/copy/next-steps.js';
 import { migrate, migrationStatus } from '../../core/store/migrator.js';
 import { backupSqlite } from '../../core/store/sqlite/backup.js';
@@ -14,6 +14,7 @@ import { plainCopyProgress, startCopyProgress } from '../copy-progress.js';
 import { EXIT, ExitWith } from '../exit-codes.js';
 import { int } from '../options.js';
 import { emitResult, type Io, table } from '../output.js';
+import type { ServeSignals } from './serve.js';
 
 /** The file behind a sqlite: URL (resolved through links when it exists), or undefined for Postgres. */
 function sqliteFile(url: string): string | undefined {
@@ -46,11 +47,11 @@ function renderCopy(d: CopyReport & { next_steps: string[] }): string {
     : `VERIFICATION FAILED for ${d.tables
         .filter((t) => !t.verified)
         .map((t) => t.table)
-        .join(', ')}: the progress record stays on the target; run the copy again (--force to start over)`;
+        .join(', ')}: was janua writing to the source? Stop it and run the copy again with --force`;
   return `${table(rows, ['table', 'rows', 'checksum', 'verified'])}\n${verdict}\n\nNext steps:\n${d.next_steps.map((s) => `  - ${s}`).join('\n')}\n`;
 }
 
-export function registerDb(program: Command, io: Io): void {
+export function registerDb(program: Command, io: Io, signals: ServeSignals): void {
   const db = program
     .command('db')
     .description('The database named by DATABASE_URL: schema migrations, copy to another database, backup');
@@ -120,6 +121,9 @@ export function registerDb(program: Command, io: Io): void {
           !opts.json && io.terminal
             ? startCopyProgress(io.terminal)
             : plainCopyProgress(io, source.name, target.name);
+        // Ctrl-C or SIGTERM: finish the batch in flight, then stop with everything committed recorded.
+        const stop = new AbortController();
+        void signals.stopRequested.then(() => stop.abort());
         let report: CopyReport;
         try {
           report = await copyDatabase({
@@ -128,7 +132,11 @@ export function registerDb(program: Command, io: Io): void {
             batchSize: opts.batchSize ?? 1000,
             force: !!opts.force,
             onEvent: (e) => view.event(e),
+            signal: stop.signal,
           });
+        } catch (err) {
+          if (err instanceof CopyStopped) throw new ExitWith(EXIT.FAILURE, `db copy ${err.message}`);
+          throw err;
         } finally {
           await view.finish();
           await Promise.all([source.store.destroy(), target.store.destroy()]);

@@ -77,6 +77,16 @@ export interface CopyOptions {
   /** Empty a target that holds data (or another source's interrupted copy) instead of refusing. */
   force: boolean;
   onEvent?: (event: CopyEvent) => void;
+  /** Stops the copy after the batch in flight (its progress committed), with CopyStopped. */
+  signal?: AbortSignal;
+}
+
+/** The copy was asked to stop; everything committed so far is recorded, and the same call resumes it. */
+export class CopyStopped extends Error {
+  constructor(readonly copiedRows: number) {
+    super(`stopped after ${copiedRows} rows in this run: run the same command again to resume`);
+    this.name = 'CopyStopped';
+  }
 }
 
 /** Refuses a source that this janua has not fully migrated: the target would be migrated further. */
@@ -139,6 +149,7 @@ async function copyTable(
   plan: TablePlan,
   start: TableProgress,
   total: number,
+  stats: { copied: number },
 ): Promise<TableProgress> {
   const { source, target } = o;
   let p = start;
@@ -153,7 +164,9 @@ async function copyTable(
       return advance(tx, before, page.length ? keyOf(plan, page.at(-1)!) : before.lastKey, page.length, last);
     });
     o.onEvent?.({ type: 'progress', table: plan.name, copied: p.rows, total: Math.max(total, p.rows) });
+    if (o.signal?.aborted && !p.done) throw new CopyStopped(stats.copied + p.rows - start.rows);
   }
+  stats.copied += p.rows - start.rows;
   return p;
 }
 
@@ -220,14 +233,16 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyReport> {
     resumed,
     emptied,
   });
+  const stats = { copied: 0 };
   for (const t of plan) {
-    const done = await copyTable(o, t, progress.get(t.name)!, totals.get(t.name)!);
+    const done = await copyTable(o, t, progress.get(t.name)!, totals.get(t.name)!, stats);
     o.onEvent?.({ type: 'table', table: t.name, copied: done.rows, total: totals.get(t.name)! });
   }
 
   o.onEvent?.({ type: 'verifying', tables: plan.length });
   const tables: TableReport[] = [];
   for (const t of plan) {
+    if (o.signal?.aborted) throw new CopyStopped(stats.copied);
     const report = await verifyTable(o, t);
     tables.push(report);
     o.onEvent?.({ type: 'verified', report });
