@@ -6,10 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { symlinkSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { isJanuaError } from '../../src/core/errors.js';
-import { type CopyEvent, type CopyOptions, copyDatabase } from '../../src/core/store/copy/copy.js';
+import {
+  type CopyEnd,
+  type CopyEvent,
+  type CopyOptions,
+  copyDatabase,
+} from '../../src/core/store/copy/copy.js';
 import { planCopy, type TablePlan } from '../../src/core/store/copy/tables.js';
 import type { Kind } from '../../src/core/store/copy/values.js';
 import { type AnyDb, anyDb, MIGRATIONS_TABLE, PROGRESS_TABLE } from '../../src/core/store/introspect.js';
@@ -149,7 +155,7 @@ async function close(...ends: End[]): Promise<void> {
   }
 }
 
-const copy = (source: End, target: End, extra: Partial<CopyOptions> = {}) =>
+const copy = (source: CopyEnd, target: CopyEnd, extra: Partial<CopyOptions> = {}) =>
   copyDatabase({ source, target, batchSize: 3, force: false, ...extra });
 
 async function refused(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
@@ -336,6 +342,38 @@ for (const dialect of dialects()) {
         assert.ok(start?.type === 'start' && start.tables.reduce((s, t) => s + t.copied, 0) === copied);
       } finally {
         await close(fresh);
+      }
+    });
+
+    test('the source under another name (a symlink, localhost for 127.0.0.1) is refused, even with --force', async () => {
+      const db = await createTestDatabase(dialect);
+      let alias: string;
+      if (dialect === 'postgres') {
+        const url = new URL(db.url);
+        url.hostname = url.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+        alias = url.toString();
+      } else {
+        const file = db.url.slice('sqlite:'.length);
+        alias = `sqlite:${file}.link`;
+        symlinkSync(file, `${file}.link`);
+      }
+      const one: End = { db, store: createStore(db.url, { poolSize: 2 }), name: db.url };
+      const two = { store: createStore(alias, { poolSize: 2 }), name: alias };
+      try {
+        await migrate(one.store);
+        await anyDb(one.store.db)
+          .insertInto('settings')
+          .values({ key: 'k', value: '{}', updated_at: new Date() })
+          .execute();
+        await refused(
+          copy(one, two, { force: true }),
+          'BAD_REQUEST',
+          /the target is the source database itself/,
+        );
+        assert.equal(await count(one.store, 'settings'), 1, 'nothing emptied');
+      } finally {
+        await two.store.destroy();
+        await close(one);
       }
     });
 

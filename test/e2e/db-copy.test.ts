@@ -324,7 +324,7 @@ for (const dialect of dialects()) {
     test('usage: the source itself, a bad --to, a missing source', async () => {
       const self = await runCli(['db', 'copy', '--to', sourceUrl], { env });
       assert.equal(self.code, 2);
-      assert.match(self.stderr, /names the source database itself/);
+      assert.match(self.stderr, /the target is the source database itself/);
       const bad = await runCli(['db', 'copy', '--to', 'mysql://u:hunter22@h/db'], { env });
       assert.equal(bad.code, 2);
       assert.doesNotMatch(bad.stderr, /hunter22/);

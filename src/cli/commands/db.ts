@@ -1,4 +1,4 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { maskDatabaseUrl, normalizeDatabaseUrl } from '../../core/config/load.js';
@@ -16,22 +16,9 @@ import { int } from '../options.js';
 import { emitResult, type Io, table } from '../output.js';
 import type { ServeSignals } from './serve.js';
 
-/** The file behind a sqlite: URL (resolved through links when it exists), or undefined for Postgres. */
+/** The file behind a sqlite: URL, or undefined for Postgres. */
 function sqliteFile(url: string): string | undefined {
-  if (!url.startsWith('sqlite:')) return undefined;
-  const path = url.slice('sqlite:'.length);
-  return existsSync(path) ? realpathSync(path) : path;
-}
-
-/** Whether two URLs name the same database: the same file, or the same Postgres host, port and database. */
-function sameDatabase(a: string, b: string): boolean {
-  const fa = sqliteFile(a);
-  const fb = sqliteFile(b);
-  if (fa !== undefined || fb !== undefined) return fa === fb;
-  const ua = new URL(a);
-  const ub = new URL(b);
-  const where = (u: URL) => `${u.hostname}:${u.port || '5432'}${u.pathname}`;
-  return where(ua) === where(ub);
+  return url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : undefined;
 }
 
 function renderCopy(d: CopyReport & { next_steps: string[] }): string {
@@ -107,8 +94,6 @@ export function registerDb(program: Command, io: Io, signals: ServeSignals): voi
         }
         if (to === 'sqlite::memory:')
           throw new JanuaError('BAD_REQUEST', '--to cannot be an in-memory database');
-        if (sameDatabase(config.databaseUrl, to))
-          throw new JanuaError('BAD_REQUEST', '--to names the source database itself: give another database');
         const file = sqliteFile(config.databaseUrl);
         if (file !== undefined && !existsSync(file))
           throw new JanuaError('NOT_FOUND_ERROR', `no source database at ${file} (DATABASE_URL)`);

@@ -4,6 +4,7 @@
  * plans from it; operator commands use it to tell a brand-new database from someone else's). SQLite is read through `sqlite_master` and the `pragma_*` table functions, Postgres through
  * `information_schema` (which lists only what the connected role may use, which is what it can copy).
  */
+import { realpathSync, statSync } from 'node:fs';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { JanuaError } from '../errors.js';
 import type { Executor, Store } from './store.js';
@@ -151,4 +152,27 @@ export function dependencyOrder(tables: TableInfo[]): TableInfo[] {
     }
   }
   return out;
+}
+
+/**
+ * What makes a database itself, whatever URL reached it: on Postgres the server instance (its start time)
+ * and the database's oid, so `localhost` and `127.0.0.1` name the same one; on SQLite the file's device and
+ * inode, so a symlink or a second path to the same file does too.
+ */
+export async function databaseIdentity(store: Pick<Store, 'db' | 'dialect'>): Promise<string> {
+  const db = anyDb(store.db);
+  if (store.dialect === 'postgres') {
+    const { rows } = await sql<{
+      id: string;
+    }>`select pg_postmaster_start_time()::text || '/' || d.oid::text as id
+        from pg_database d where d.datname = current_database()`.execute(db);
+    return `postgres:${rows[0]!.id}`;
+  }
+  const { rows } = await sql<{
+    file: string;
+  }>`select file from pragma_database_list where name = 'main'`.execute(db);
+  const file = rows[0]?.file ?? '';
+  if (!file) return `sqlite:memory:${Math.random()}`; // every in-memory database is its own
+  const st = statSync(realpathSync(file));
+  return `sqlite:${st.dev}:${st.ino}`;
 }

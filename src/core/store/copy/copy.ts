@@ -12,7 +12,7 @@
  */
 import { sql } from 'kysely';
 import { JanuaError } from '../../errors.js';
-import { allTables, anyDb, dataTables, dependencyOrder } from '../introspect.js';
+import { allTables, anyDb, databaseIdentity, dataTables, dependencyOrder } from '../introspect.js';
 import { migrate, migrationStatus } from '../migrator.js';
 import type { Store } from '../store.js';
 import { advance, dropProgress, readProgress, startProgress, type TableProgress } from './progress.js';
@@ -192,6 +192,9 @@ async function verifyTable(o: CopyOptions, plan: TablePlan): Promise<TableReport
 export async function copyDatabase(o: CopyOptions): Promise<CopyReport> {
   const { source, target } = o;
   const versions = await checkSource(source);
+  // Never copy a database onto itself (with --force that would empty it): two URLs may name the same one.
+  if ((await databaseIdentity(source.store)) === (await databaseIdentity(target.store)))
+    throw new JanuaError('BAD_REQUEST', 'the target is the source database itself: give another database');
   const state = await inspectTarget(target);
   const sources = new Set([...(state.progress?.values() ?? [])].map((p) => p.source));
   const otherSource = [...sources].find((s) => s !== source.name);
