@@ -10,7 +10,8 @@ import type { Io } from './output.js';
 
 export interface CopyView {
   event(e: CopyEvent): void;
-  finish(): Promise<void>;
+  /** Ends the display; `completed` false leaves the last state as it was (the copy failed or stopped). */
+  finish(completed: boolean): Promise<void>;
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -36,7 +37,9 @@ export function CopyProgress(props: { screen: CopyScreen }): ReactElement {
     status = h(
       Text,
       null,
-      h(Text, { bold: true }, done ? 'Verified' : 'Verifying'),
+      finished.some((f) => f.mismatch)
+        ? h(Text, { bold: true, color: 'red' }, done ? 'Verification failed' : 'Verifying')
+        : h(Text, { bold: true }, done ? 'Verified' : 'Verifying'),
       ` ${verifying.done}/${verifying.total} tables (row counts and checksums on both sides)`,
     );
   else if (current)
@@ -125,8 +128,8 @@ export function startCopyProgress(stream: NodeJS.WriteStream): CopyView {
       }
       draw();
     },
-    async finish() {
-      screen.done = true;
+    async finish(completed) {
+      screen.done = completed;
       draw(true);
       app.unmount();
       await app.waitUntilExit();

@@ -56,7 +56,7 @@ describe('db copy progress display', () => {
     );
     const frame = view.lastFrame() ?? '';
     assert.match(frame, /✗ sessions: source 12 rows, target 11 rows, checksums differ/);
-    assert.match(frame, /Verified 13\/13 tables/);
+    assert.match(frame, /Verification failed 13\/13 tables/);
     view.unmount();
   });
 
@@ -77,7 +77,7 @@ describe('db copy progress display', () => {
     view.event({ type: 'verifying', tables: 2 });
     view.event({ type: 'verified', report: { ...mismatch, table: 'users', verified: true } });
     view.event({ type: 'verified', report: mismatch });
-    await view.finish();
+    await view.finish(true);
     assert.deepEqual(lines, [
       'copying 2 tables (1,212 rows) from sqlite:/data/janua.db to postgres://janua:***@db/janua (resuming an interrupted copy)\n',
       'users: 1,200 rows copied\n',

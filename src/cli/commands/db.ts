@@ -109,7 +109,7 @@ export function registerDb(program: Command, io: Io, signals: ServeSignals): voi
         // Ctrl-C or SIGTERM: finish the batch in flight, then stop with everything committed recorded.
         const stop = new AbortController();
         void signals.stopRequested.then(() => stop.abort());
-        let report: CopyReport;
+        let report: CopyReport | undefined;
         try {
           report = await copyDatabase({
             source,
@@ -123,7 +123,7 @@ export function registerDb(program: Command, io: Io, signals: ServeSignals): voi
           if (err instanceof CopyStopped) throw new ExitWith(EXIT.FAILURE, `db copy ${err.message}`);
           throw err;
         } finally {
-          await view.finish();
+          await view.finish(report !== undefined);
           await Promise.all([source.store.destroy(), target.store.destroy()]);
         }
         emitResult(io, opts.json, { ...report, next_steps: nextSteps(config, to) }, renderCopy);
