@@ -14,6 +14,7 @@ import {
   type CopyEnd,
   type CopyEvent,
   type CopyOptions,
+  CopyStopped,
   copyDatabase,
 } from '../../src/core/store/copy/copy.js';
 import { planCopy, type TablePlan } from '../../src/core/store/copy/tables.js';
@@ -340,6 +341,43 @@ for (const dialect of dialects()) {
         assert.equal(done.verified, true, JSON.stringify(done.tables));
         const start = events.find((e) => e.type === 'start');
         assert.ok(start?.type === 'start' && start.tables.reduce((s, t) => s + t.copied, 0) === copied);
+      } finally {
+        await close(fresh);
+      }
+    });
+
+    test('a value that differs between the sides fails verification (same count, other checksum)', async () => {
+      const fresh = await open(dialect);
+      try {
+        // Stopped once every table is copied, before verifying; then one value changes on the target.
+        const stop = new AbortController();
+        await assert.rejects(
+          copy(source, fresh, {
+            signal: stop.signal,
+            onEvent: (e) => e.type === 'verifying' && stop.abort(),
+          }),
+          CopyStopped,
+        );
+        await fresh.store.db
+          .updateTable('users')
+          .set({ first_name: 'changed behind the copy' })
+          .where('id', '=', fresh.store.db.selectFrom('users').select('id').limit(1))
+          .execute();
+        const report = await copy(source, fresh);
+        assert.equal(report.resumed, true);
+        const users = report.tables.find((t) => t.table === 'users')!;
+        assert.equal(report.verified, false);
+        assert.equal(users.verified, false);
+        assert.equal(users.source_rows, users.target_rows);
+        assert.notEqual(users.source_checksum, users.target_checksum);
+        assert.ok(report.tables.filter((t) => t.table !== 'users').every((t) => t.verified));
+        const kept = await anyDb(fresh.store.db).introspection.getTables();
+        assert.ok(
+          kept.some((t) => t.name === PROGRESS_TABLE),
+          'the record stays for a re-run',
+        );
+        const again = await copy(source, fresh, { force: true });
+        assert.equal(again.verified, true);
       } finally {
         await close(fresh);
       }
