@@ -3,7 +3,8 @@ import { loadConfig } from '../core/config/load.js';
 import type { JanuaConfig } from '../core/config/schema.js';
 import { type Container, type ContainerOptions, createContainer, LOG_REDACT } from '../core/container.js';
 import { JanuaError } from '../core/errors.js';
-import { pendingMigrations } from '../core/store/migrator.js';
+import { MIGRATIONS } from '../core/store/migrations/index.js';
+import { initializeIfNew, pendingMigrations } from '../core/store/migrator.js';
 import type { Io } from './output.js';
 
 /** Options every command accepts (declared once on the program). */
@@ -34,7 +35,9 @@ export function configFrom(
 
 /**
  * Opens the core for an operator command: logs go to stderr (stdout is for results), and unless the
- * command manages the schema itself the database must be migrated.
+ * command manages the schema itself the database must be migrated. A brand-new database (nothing in it) is
+ * initialized as `janua serve` would, so `janua users create --admin` works right after install; one that is
+ * behind is refused, because migrating a database in use is the operator's decision (`janua db migrate`).
  */
 export async function openContainer(
   io: Io,
@@ -58,10 +61,24 @@ export async function openContainer(
       throw new JanuaError('SERVICE_UNAVAILABLE', `cannot reach the database: ${(err as Error).message}`);
     }
     if (pending) {
+      const ran = await initializeIfNew(c.store).catch(async (err: unknown) => {
+        await c.close();
+        throw err;
+      });
+      if (ran) {
+        pending = 0;
+        io.err(
+          `initialized the new ${c.store.dialect} database: applied ${ran.length} schema migration(s) (${ran.map((m) => `${m.version}_${m.name}`).join(', ')})\n`,
+        );
+      }
+    }
+    if (pending) {
       await c.close();
       throw new JanuaError(
         'SERVICE_UNAVAILABLE',
-        `the database has ${pending} pending schema migration(s): run \`janua db migrate\` first`,
+        pending === MIGRATIONS.length
+          ? "the database holds tables but no janua schema: check DATABASE_URL names janua's database (`janua db migrate` would add janua's tables to this one)"
+          : `the database has ${pending} pending schema migration(s): run \`janua db migrate\` first`,
       );
     }
   }

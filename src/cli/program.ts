@@ -26,7 +26,7 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
   registerServe(program, io, signals);
-  registerDb(program, io);
+  registerDb(program, io, signals);
   registerKeys(program, io);
   registerUsers(program, io);
   registerAdmin(program, io);

@@ -1,6 +1,10 @@
 /** The built `janua` binary as an operator uses it: output, --json shapes and exit codes, on every dialect. */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { MIGRATIONS } from '../../src/core/store/migrations/index.js';
+import { migrate } from '../../src/core/store/migrator.js';
+import { createStore } from '../../src/core/store/store.js';
 import { createTestDatabase, dialects, type TestDatabase, tempDir } from '../helpers/db.js';
 import { newMasterKey, runCli } from '../helpers/janua.js';
 
@@ -77,10 +81,6 @@ for (const dialect of dialects()) {
       assert.equal(doc.database, dialect);
       assert.ok(doc.migrations.length >= 1);
       assert.ok(doc.migrations.every((m) => m.state === 'pending'));
-
-      const users = await runCli(['users', 'unlock', 'x@y.zz'], { env });
-      assert.equal(users.code, 6, 'commands refuse an unmigrated database');
-      assert.match(users.stderr, /janua db migrate/);
 
       const migrate = await runCli(['db', 'migrate', '--json'], { env });
       assert.equal(migrate.code, 0, migrate.stderr);
@@ -199,6 +199,95 @@ for (const dialect of dialects()) {
       assert.match(r.stderr, /master key/);
       const after = await runCli(['keys', 'list', '--json'], { env });
       assert.equal(after.stdout, before.stdout);
+    });
+  });
+}
+
+for (const dialect of dialects()) {
+  describe(`a database that is not migrated (${dialect})`, () => {
+    const dir = tempDir();
+    const dbs: TestDatabase[] = [];
+    const fresh = async () => {
+      const db = await createTestDatabase(dialect);
+      dbs.push(db);
+      const env = {
+        DATABASE_URL: db.url,
+        JANUA_DATA_DIR: dir.path,
+        JANUA_MASTER_KEY: newMasterKey(),
+        BCRYPT_ROUNDS: '4',
+      };
+      return { db, env };
+    };
+    after(async () => {
+      for (const db of dbs) await db.drop();
+      dir.remove();
+    });
+
+    test('brand-new: `users create --admin` right after install initializes it as serve does, saying so once', async () => {
+      const { env } = await fresh();
+      const r = await runCli(
+        ['users', 'create', '--email', 'first@example.com', '--admin', '--password-stdin', '--json'],
+        {
+          env,
+          stdin: 'SecurePass123!x',
+        },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { is_admin: boolean }).is_admin, true);
+      const said = r.stderr.split('\n').filter((l) => l.trim());
+      assert.equal(said.length, 1, r.stderr);
+      assert.match(
+        said[0]!,
+        new RegExp(
+          `^initialized the new ${dialect} database: applied ${MIGRATIONS.length} schema migration\\(s\\)`,
+        ),
+      );
+      const status = await runCli(['db', 'status', '--json'], { env });
+      assert.equal(status.code, 0, status.stdout);
+      const next = await runCli(['users', 'unlock', 'first@example.com'], { env });
+      assert.equal(next.code, 0, next.stderr);
+      assert.equal(next.stderr, '', 'initialized once: the next command says nothing');
+    });
+
+    test('behind: a database with some migrations applied is refused (exit 6) until `janua db migrate`', async () => {
+      const { db, env } = await fresh();
+      const store = createStore(db.url);
+      try {
+        await migrate(store, MIGRATIONS.slice(0, 1));
+      } finally {
+        await store.destroy();
+      }
+      const r = await runCli(['users', 'unlock', 'x@y.zz'], { env });
+      assert.equal(r.code, 6);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `${MIGRATIONS.length - 1} pending schema migration\\(s\\): run \`janua db migrate\` first`,
+        ),
+      );
+      const m = await runCli(['db', 'migrate', '--json'], { env });
+      assert.equal(m.code, 0, m.stderr);
+      assert.equal((JSON.parse(m.stdout) as { applied: unknown[] }).applied.length, MIGRATIONS.length - 1);
+      assert.equal((await runCli(['users', 'unlock', 'x@y.zz'], { env })).code, 0);
+    });
+
+    test("someone else's: a database with tables but no janua migrations is refused and left alone", async () => {
+      const { db, env } = await fresh();
+      const store = createStore(db.url);
+      try {
+        await sql`create table their_table (id integer primary key)`.execute(store.db);
+        const r = await runCli(['users', 'unlock', 'x@y.zz'], { env });
+        assert.equal(r.code, 6);
+        assert.match(r.stderr, /holds tables but no janua schema: check DATABASE_URL/);
+        const tables = await store.db.introspection.getTables();
+        assert.deepEqual(
+          tables.map((t) => t.name),
+          ['their_table'],
+          'no janua table created',
+        );
+      } finally {
+        await store.destroy();
+      }
     });
   });
 }

@@ -1,7 +1,8 @@
 /**
  * The CLI on a real terminal (a pseudo-terminal from script(1)), as an operator at a shell sees it:
  * `users import` draws Ink's live progress line and the failures instead of one line per record (piped,
- * the plain per-record report as before); destructive commands ask, and only `y`/`yes` goes ahead.
+ * the plain per-record report as before), and so does `db copy` with its tables; destructive commands ask,
+ * and only `y`/`yes` goes ahead.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -44,7 +45,7 @@ async function onTerminal(
 }
 
 for (const dialect of dialects()) {
-  describe(`janua users import on a terminal (${dialect})`, () => {
+  describe(`the CLI on a terminal (${dialect})`, () => {
     let db: TestDatabase;
     let env: Record<string, string>;
     const dir = tempDir();
@@ -93,6 +94,27 @@ for (const dialect of dialects()) {
       assert.equal(code, 3, screen);
       assert.match(screen, /^\s+1\s+skipped\s+tty-one@example\.com/m);
       assert.doesNotMatch(screen, /Checking|Done \d/);
+    });
+
+    test('db copy draws its progress on the terminal; piped, plain lines on stderr', async () => {
+      const target = await createTestDatabase(dialect);
+      const again = await createTestDatabase(dialect);
+      try {
+        const { code, screen } = await onTerminal(['db', 'copy', '--to', target.url], env);
+        assert.equal(code, 0, screen);
+        assert.match(screen, /✓ users \d+ rows/);
+        assert.match(screen, /Verified (\d+)\/\1 tables/);
+        assert.match(screen, /copied and verified \d+ tables/);
+        assert.doesNotMatch(screen, /^users: \d+ rows copied$/m, 'no plain lines on a terminal');
+        const piped = await runCli(['db', 'copy', '--to', again.url], { env });
+        assert.equal(piped.code, 0, piped.stderr);
+        assert.match(piped.stderr, /^users: \d+ rows copied$/m);
+        assert.doesNotMatch(piped.stderr, /✓|Verified/);
+        assert.match(piped.stdout, /^TABLE\s+ROWS\s+CHECKSUM\s+VERIFIED$/m);
+      } finally {
+        await target.drop();
+        await again.drop();
+      }
     });
 
     test('delete asks on a terminal: anything but y leaves the user; y deactivates', async () => {

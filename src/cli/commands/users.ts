@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { Container } from '../../core/container.js';
 import { JanuaError, notFound } from '../../core/errors.js';
 import { CLI_CONTEXT } from '../../core/events/events.js';
@@ -28,21 +28,13 @@ import { confirmOnTty, needsConfirmation } from '../confirm.js';
 import { type GlobalOptions, withContainer } from '../context.js';
 import { EXIT, ExitWith } from '../exit-codes.js';
 import { startImportProgress } from '../import-progress.js';
+import { int } from '../options.js';
 import { emitResult, type Io, table } from '../output.js';
 
 /** Reads a password from stdin: the whole input, without its final newline (so `echo pw |` works). */
 export async function passwordFromStdin(io: Io): Promise<string> {
   const text = await io.readStdin();
   return text.replace(/\r?\n$/, '');
-}
-
-function int(min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min || n > max)
-      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
-    return n;
-  };
 }
 
 const LIST_COLUMNS = [

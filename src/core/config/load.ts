@@ -185,8 +185,11 @@ export function redactConfig(cfg: JanuaConfig): Record<string, unknown> {
     const v = cfg[spec.key];
     out[spec.key] = spec.secret && v !== undefined ? '***' : v;
   }
-  out['databaseUrl'] = cfg.databaseUrl
-    .replace(/\/\/([^:@/?#]*):[^/?#]*@/, '//$1:***@')
-    .replace(/([?&]password=)[^&]*/gi, '$1***');
+  out['databaseUrl'] = maskDatabaseUrl(cfg.databaseUrl);
   return out;
+}
+
+/** A database URL fit to print: the password (in the user info or a `password=` parameter) replaced. */
+export function maskDatabaseUrl(url: string): string {
+  return url.replace(/\/\/([^:@/?#]*):[^/?#]*@/, '//$1:***@').replace(/([?&]password=)[^&]*/gi, '$1***');
 }

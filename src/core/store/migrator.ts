@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { JanuaError } from '../errors.js';
 import { toDate } from './codec.js';
+import { allTables, MIGRATIONS_TABLE } from './introspect.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { columnTypes, type Migration } from './migrations/types.js';
 import type { Store } from './store.js';
@@ -151,4 +152,18 @@ export async function migrate(store: Store, migrations = MIGRATIONS): Promise<Mi
 export async function pendingMigrations(store: Store, migrations = MIGRATIONS): Promise<number> {
   const done = await applied(store);
   return migrations.filter((m) => !done.has(m.version)).length;
+}
+
+/**
+ * Migrates a brand-new database — no migration applied and no table at all — the way `janua serve` does at
+ * start, so an operator command works right after install. Returns what it applied, or undefined when the
+ * database is not brand-new: one that is behind, or holds someone else's tables, is left to `janua db migrate`.
+ */
+export async function initializeIfNew(
+  store: Store,
+  migrations = MIGRATIONS,
+): Promise<MigrationStatus[] | undefined> {
+  if ((await applied(store)).size) return undefined;
+  if ((await allTables(store)).some((t) => t.name !== MIGRATIONS_TABLE)) return undefined;
+  return migrate(store, migrations);
 }

@@ -1,7 +1,7 @@
 /**
  * Kysely dialect over the `sqlite3` driver. Kysely's bundled SQLite dialect expects better-sqlite3's
- * synchronous API; this is the small asynchronous driver the architecture asks for, and the only file that
- * touches `sqlite3` directly.
+ * synchronous API; this is the small asynchronous driver the architecture asks for, and with ./backup.ts (the
+ * online backup API) the only file that touches `sqlite3` directly.
  *
  * One writing connection per process, guarded by a mutex: SQLite has one writer anyway, and a transaction
  * must own the connection until it ends. Transactions start with BEGIN IMMEDIATE so another process (a CLI
