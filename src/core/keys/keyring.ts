@@ -84,12 +84,11 @@ export class KeyRing {
     this.snap = { signer, verifiers, jwks, jwksJson: jwksBytes(jwks), loadedAt: Date.now() };
   }
 
-  start(intervalSeconds: number): void {
+  /** Reloads every `intervalSeconds`; a failed reload keeps the last good key set and goes to `onError`. */
+  start(intervalSeconds: number, onError: (err: unknown) => void = () => {}): void {
     this.stop();
     this.timer = setInterval(() => {
-      this.load().catch(() => {
-        /* keep the last good key set; /health/detailed reports the database */
-      });
+      this.load().catch(onError);
     }, intervalSeconds * 1000);
     this.timer.unref();
   }
