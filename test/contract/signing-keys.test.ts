@@ -222,5 +222,26 @@ for (const dialect of dialects()) {
       assert.equal((await signingKeys.list(store.db)).length, 2, 'active and next are never pruned');
       assert.equal((await auditActions(store)).filter((a) => a === 'keys.pruned').length, 2);
     });
+
+    it('a node finds a key activated since its last reload, however recent that reload, and two in a row', async () => {
+      const { deps, url } = await setup();
+      await ensureKeys(deps);
+      // Node B: its own connection and key ring, freshly loaded (as a periodic reload had just run).
+      const other = createStore(url);
+      extra.push(other);
+      const ring = new KeyRing(other, deps.box);
+      await ring.load();
+      // Two rotations elsewhere, each activating a key node B has never seen (the second one's `next` was made
+      // by the first rotation, after B loaded).
+      await rotateKeys(deps, CLI_CONTEXT);
+      await rotateKeys(deps, CLI_CONTEXT);
+      const first = byState(await signingKeys.list(deps.store.db)).active[0]!.kid;
+      assert.ok(await ring.verifier(first), 'found by a reload the unknown kid triggered');
+      await rotateKeys(deps, CLI_CONTEXT);
+      const second = byState(await signingKeys.list(deps.store.db)).active[0]!.kid;
+      assert.notEqual(second, first);
+      assert.ok(await ring.verifier(second), 'the next unknown kid waits for the next allowed reload');
+      assert.equal(await ring.verifier('no-such-kid'), undefined, 'a kid no one published stays unknown');
+    });
   });
 }
