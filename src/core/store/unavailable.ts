@@ -25,13 +25,14 @@ const SOCKET_CODES: Record<string, string> = {
 
 /**
  * SQLSTATEs (PostgreSQL manual, appendix A) a server sends when it cannot serve this connection: class 08
- * "connection exception", 57P01-57P03 (shut down by an administrator or a crash, not accepting connections
- * yet), 53300 (no connection slot left).
+ * "connection exception", 57P01/57P02 (sessions ended by a shutdown or a crash), 57P03 (not accepting
+ * connections: starting up, shutting down, recovering), 53300 (no connection slot left).
  */
 function sqlstateReason(code: string): string | undefined {
   if (code.startsWith('08')) return 'connection lost';
   if (code === '57P01' || code === '57P02') return 'server shutting down';
-  if (code === '57P03') return 'server starting up';
+  // "the database system is starting up", "… is shutting down", "… is in recovery mode"
+  if (code === '57P03') return 'server not accepting connections';
   if (code === '53300') return 'too many connections';
   return undefined;
 }
