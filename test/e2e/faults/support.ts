@@ -235,7 +235,12 @@ export function startLoad(opts: {
   const loops = Array.from({ length: opts.clients }, async (_, i) => {
     const c = new Client(i, prefix);
     while (!stopped) {
-      const a = await c.step(opts.targets(), mix);
+      const targets = opts.targets();
+      if (targets.length === 0) {
+        await sleep(50); // no node up (one was killed, its successor not started yet)
+        continue;
+      }
+      const a = await c.step(targets, mix);
       answers.push(a);
       if (a.status === 0 || a.status >= 500) await sleep(100);
     }
