@@ -83,6 +83,9 @@ export interface Answer {
   refreshToken?: string;
   accessToken?: string;
   kid?: string;
+  /** For /auth/me: the access token presented, and its `kid`. */
+  presented?: string;
+  tokenKid?: string;
   /** A sign-in after a sign-up whose outcome is unknown (unanswered or 5xx): 401 is a right answer to it. */
   unsure?: boolean;
 }
@@ -200,7 +203,10 @@ class Client {
       this.session = undefined;
       return this.step(nodes, mix);
     }
-    return send(node, 'me', this.id, `${AUTH}/me`, { method: 'GET', token: this.session.access });
+    const a = await send(node, 'me', this.id, `${AUTH}/me`, { method: 'GET', token: this.session.access });
+    a.presented = this.session.access;
+    a.tokenKid = String(decodeJwt(this.session.access).header['kid']);
+    return a;
   }
 }
 
