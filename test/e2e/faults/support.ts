@@ -92,7 +92,8 @@ export interface Answer {
 
 const TIMEOUT_MS = 30_000;
 
-async function send(
+/** One request of a client, recorded as an Answer (never throws: no answer is status 0). */
+export async function send(
   node: string,
   op: Op,
   client: number,
