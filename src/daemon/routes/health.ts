@@ -68,6 +68,7 @@ export async function healthRoutes(
       const r = await readiness(opts.deps);
       // A probe that finds the database gone starts the outage log even when no request comes in.
       if (r.error !== undefined) opts.outage?.observe(r.error);
+      else if (r.database) opts.outage?.reachable();
       reply.status(r.ready ? 200 : 503);
       return {
         status: r.ready ? 'ready' : 'not_ready',
