@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { isJanuaError } from '../core/errors.js';
+import { unreachableReason } from '../core/store/unavailable.js';
 import { EXIT, ExitWith, exitCodeFor } from './exit-codes.js';
 import type { Io } from './output.js';
 import { buildProgram } from './program.js';
@@ -54,8 +55,9 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
       return exitCodeFor(err.code);
     }
     const e = err as NodeJS.ErrnoException;
-    if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === 'SQLITE_CANTOPEN') {
-      io.err(`error: cannot reach the database: ${e.message}\n`);
+    const unreachable = unreachableReason(err);
+    if (unreachable) {
+      io.err(`error: cannot reach the database (${unreachable}): ${e.message}\n`);
       return EXIT.UNAVAILABLE;
     }
     io.err(`error: ${e?.message ?? String(err)}\n`);

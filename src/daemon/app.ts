@@ -10,6 +10,7 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { LOG_REDACT } from '../core/container.js';
 import type { Deps } from '../core/deps.js';
+import { OutageWatch } from '../core/store/outage.js';
 import { JANUA_VERSION } from '../core/version.js';
 import { registerErrorHandling } from './errors.js';
 import { acceptEmptyJsonBody } from './json-body.js';
@@ -35,6 +36,8 @@ export interface AppOptions {
   /** Log requests (serve: yes; in-process tests: no). */
   logger?: boolean;
   counterStore?: CounterStore;
+  /** Logs database outages once per transition (serve hands in the one its key reloads report to). */
+  outage?: OutageWatch;
 }
 
 /**
@@ -87,7 +90,9 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   acceptEmptyJsonBody(app);
   await app.register(textRules);
 
-  registerErrorHandling(app, { shedDelayMs: config.passwordHashShedDelayMs });
+  const outage = options.outage ?? new OutageWatch(deps.store, deps.logger);
+  app.addHook('onClose', async () => outage.close());
+  registerErrorHandling(app, { shedDelayMs: config.passwordHashShedDelayMs, outage });
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(SECURITY_HEADERS);
     reply.header('x-request-id', request.id);
@@ -132,6 +137,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(healthRoutes, {
     deps,
     redisPing: counterStore.kind === 'redis' ? () => counterStore.ping() : null,
+    outage,
   });
   await app.register(wellKnownRoutes, { deps });
   await app.register(authRoutes, { prefix: '/api/v1/auth', deps });

@@ -4,6 +4,8 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_STATUS, type ErrorCode, isJanuaError, JanuaError } from '../core/errors.js';
+import type { OutageWatch } from '../core/store/outage.js';
+import { DatabaseUnavailable, databaseUnavailable } from '../core/store/unavailable.js';
 import { TEXT_PATTERNS, TEXT_RULES, type TextKind } from '../core/text.js';
 
 export interface ErrorBody {
@@ -53,6 +55,9 @@ function fromStatus(status: number): ErrorCode {
 /** Turns any thrown value into a JanuaError that is safe to show. */
 export function toJanuaError(err: unknown): JanuaError {
   if (isJanuaError(err)) return err;
+  // The database cannot be reached: 503 with Retry-After, whatever the driver said.
+  const down = databaseUnavailable(err);
+  if (down) return down;
   const fe = err as FastifyError & { validationContext?: string };
   if (fe?.validation) {
     const where = fe.validationContext ?? 'body';
@@ -94,14 +99,21 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, err: Jan
 /** Shed answers being held at once; past this they are sent at once (a held answer keeps a socket open). */
 const MAX_HELD = 1024;
 
-export function registerErrorHandling(app: FastifyInstance, opts: { shedDelayMs?: number } = {}): void {
+export function registerErrorHandling(
+  app: FastifyInstance,
+  opts: { shedDelayMs?: number; outage?: OutageWatch } = {},
+): void {
   const shedDelayMs = opts.shedDelayMs ?? 0;
   let held = 0;
   app.setErrorHandler(async (raw, request, reply) => {
     const err = toJanuaError(raw);
     if (err.status >= 500 && err.code === 'INTERNAL_ERROR')
       request.log.error({ err: raw }, 'unhandled error');
-    else if (err.code === 'SERVICE_UNAVAILABLE' && err.retryAfter !== undefined) {
+    else if (err instanceof DatabaseUnavailable) {
+      // The outage watch logs the outage once (and its end); each request it fails is a debug line.
+      opts.outage?.observe(err.cause);
+      request.log.debug({ code: err.code, reason: err.reason }, err.message);
+    } else if (err.code === 'SERVICE_UNAVAILABLE' && err.retryAfter !== undefined) {
       // Load shedding is the server working as designed: one line per shed request at info, not warn.
       request.log.info({ code: err.code }, err.message);
       // Pace the excess: a client that retries at once gets its answer after a short pause, so a retry

@@ -4,6 +4,7 @@ import { JanuaError } from '../core/errors.js';
 import { startBackground } from '../core/jobs/background.js';
 import { ensureKeys } from '../core/keys/keys.js';
 import { migrate, pendingMigrations } from '../core/store/migrator.js';
+import { OutageWatch } from '../core/store/outage.js';
 import { bootstrapAdmin } from '../core/users/bootstrap.js';
 import { buildApp } from './app.js';
 import { installJwksLane, jwksLane } from './jwks-lane.js';
@@ -39,11 +40,15 @@ export async function startServer(c: Container): Promise<Running> {
   }
   await ensureKeys(c);
   await c.keys.load();
-  c.keys.start(config.keysReloadSeconds);
+  // One outage log for the whole node: failed requests, readiness probes and key reloads all report to it.
+  const outage = new OutageWatch(c.store, logger);
+  c.keys.start(config.keysReloadSeconds, (err) => {
+    if (outage.observe(err) === undefined) logger.warn({ err }, 'signing keys reload failed');
+  });
   await bootstrapAdmin(c);
   c.hasher.warmUp().catch(() => {});
 
-  const app = await buildApp(c, { logger: config.logLevel !== 'silent' });
+  const app = await buildApp(c, { logger: config.logLevel !== 'silent', outage });
   const lane = jwksLane(c);
   if (!installJwksLane(app, lane))
     logger.warn('JWKS fast lane not installed: every request goes through the router');

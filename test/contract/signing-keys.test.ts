@@ -14,7 +14,10 @@ import { dialects } from '../helpers/db.js';
 import { at, MIN, type TestStore, testStore } from '../helpers/store.js';
 
 const ACCESS_MINUTES = 30;
-const SKEW_MS = 60_000;
+const RELOAD_SECONDS = 30;
+const CLOCK_SKEW_SECONDS = 120;
+/** A retired key outlives its tokens by a reload interval and three clock skews (keys.ts retirementMarginMs). */
+const MARGIN_MS = (RELOAD_SECONDS + 3 * CLOCK_SKEW_SECONDS) * 1000;
 
 function byState(keys: SigningKeyRow[]) {
   return {
@@ -44,7 +47,16 @@ for (const dialect of dialects()) {
       const clock = new FixedClock(at(0));
       const box = new SecretBox(randomBytes(32));
       return {
-        deps: { store: t.store, clock, box, config: { accessTokenMinutes: ACCESS_MINUTES } },
+        deps: {
+          store: t.store,
+          clock,
+          box,
+          config: {
+            accessTokenMinutes: ACCESS_MINUTES,
+            keysReloadSeconds: RELOAD_SECONDS,
+            clockSkewSeconds: CLOCK_SKEW_SECONDS,
+          },
+        },
         clock,
         store: t.store,
         url: t.db.url,
@@ -120,7 +132,7 @@ for (const dialect of dialects()) {
       );
       const retired = s.retired[0]!;
       assert.equal(retired.retiredAt?.getTime(), at(10 * MIN).getTime());
-      assert.equal(retired.expiresAt?.getTime(), at(10 * MIN).getTime() + ACCESS_MINUTES * MIN + SKEW_MS);
+      assert.equal(retired.expiresAt?.getTime(), at(10 * MIN).getTime() + ACCESS_MINUTES * MIN + MARGIN_MS);
       assert.equal(s.active[0]!.activatedAt?.getTime(), at(10 * MIN).getTime());
       assert.deepEqual(await auditActions(store), ['keys.created', 'keys.rotated']);
 
@@ -146,7 +158,7 @@ for (const dialect of dialects()) {
       const retired = await retireKey(deps, oldActive, CLI_CONTEXT);
       assert.equal(retired.kid, oldActive);
       assert.equal(retired.state, 'retired');
-      assert.equal(retired.expiresAt?.getTime(), at(5 * MIN).getTime() + ACCESS_MINUTES * MIN + SKEW_MS);
+      assert.equal(retired.expiresAt?.getTime(), at(5 * MIN).getTime() + ACCESS_MINUTES * MIN + MARGIN_MS);
       const s = byState(await signingKeys.list(store.db));
       assert.deepEqual(
         s.active.map((k) => k.kid),
@@ -192,7 +204,7 @@ for (const dialect of dialects()) {
       const second = byState(await signingKeys.list(store.db)).active[0]!.kid;
       clock.set(at(20 * MIN));
       await rotateKeys(deps, CLI_CONTEXT); // second retired until 20 min + 30 min + skew
-      const firstExpiry = at(MIN).getTime() + ACCESS_MINUTES * MIN + SKEW_MS;
+      const firstExpiry = at(MIN).getTime() + ACCESS_MINUTES * MIN + MARGIN_MS;
 
       clock.set(new Date(firstExpiry - 1));
       assert.deepEqual(await pruneKeys(deps, CLI_CONTEXT), [], 'nothing has expired yet');
@@ -209,6 +221,27 @@ for (const dialect of dialects()) {
       assert.deepEqual(await pruneKeys(deps, CLI_CONTEXT), [second]);
       assert.equal((await signingKeys.list(store.db)).length, 2, 'active and next are never pruned');
       assert.equal((await auditActions(store)).filter((a) => a === 'keys.pruned').length, 2);
+    });
+
+    it('a node finds a key activated since its last reload, however recent that reload, and two in a row', async () => {
+      const { deps, url } = await setup();
+      await ensureKeys(deps);
+      // Node B: its own connection and key ring, freshly loaded (as a periodic reload had just run).
+      const other = createStore(url);
+      extra.push(other);
+      const ring = new KeyRing(other, deps.box);
+      await ring.load();
+      // Two rotations elsewhere, each activating a key node B has never seen (the second one's `next` was made
+      // by the first rotation, after B loaded).
+      await rotateKeys(deps, CLI_CONTEXT);
+      await rotateKeys(deps, CLI_CONTEXT);
+      const first = byState(await signingKeys.list(deps.store.db)).active[0]!.kid;
+      assert.ok(await ring.verifier(first), 'found by a reload the unknown kid triggered');
+      await rotateKeys(deps, CLI_CONTEXT);
+      const second = byState(await signingKeys.list(deps.store.db)).active[0]!.kid;
+      assert.notEqual(second, first);
+      assert.ok(await ring.verifier(second), 'the next unknown kid waits for the next allowed reload');
+      assert.equal(await ring.verifier('no-such-kid'), undefined, 'a kid no one published stays unknown');
     });
   });
 }

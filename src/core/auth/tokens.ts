@@ -22,7 +22,7 @@ export interface AccessClaims extends JWTPayload {
 export interface TokenDeps {
   keys: KeyRing;
   clock: Clock;
-  config: Pick<JanuaConfig, 'baseUrl' | 'jwtAudience' | 'accessTokenMinutes'>;
+  config: Pick<JanuaConfig, 'baseUrl' | 'jwtAudience' | 'accessTokenMinutes' | 'clockSkewSeconds'>;
 }
 
 /**
@@ -69,7 +69,7 @@ export async function verifyAccessToken(deps: TokenDeps, token: string): Promise
     // clock can have changed. (The caller still checks the session on every request.)
     if ((await deps.keys.verifier(hit.kid)) === hit.key) {
       const now = Math.floor(deps.clock.now().getTime() / 1000);
-      if (hit.claims.exp > now - CLOCK_TOLERANCE_S) return hit.claims;
+      if (hit.claims.exp > now - deps.config.clockSkewSeconds) return hit.claims;
       cache.delete(token);
       throw tokenError('Token has expired');
     }
@@ -96,7 +96,10 @@ export async function verifyAccessToken(deps: TokenDeps, token: string): Promise
       audience: deps.config.jwtAudience,
       requiredClaims: ['sub', 'sid', 'jti', 'exp', 'iat'],
       currentDate: deps.clock.now(),
-      clockTolerance: CLOCK_TOLERANCE_S,
+      // Nodes' clocks differ (JWT_CLOCK_SKEW_SECONDS): a token minted by a node that runs behind is accepted
+      // here until its own clock says it expired (RFC 7519 §4.1.4 allows "some small leeway"). `iat` is not
+      // checked against the clock (no maxTokenAge), so a token from a node that runs ahead is accepted at once.
+      clockTolerance: deps.config.clockSkewSeconds,
     }));
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) throw tokenError('Token has expired');
@@ -112,7 +115,6 @@ export async function verifyAccessToken(deps: TokenDeps, token: string): Promise
   return claims;
 }
 
-const CLOCK_TOLERANCE_S = 30;
 const VERIFIED_CACHE_SIZE = 10_000;
 
 type VerifyKey = NonNullable<Awaited<ReturnType<KeyRing['verifier']>>>;

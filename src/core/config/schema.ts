@@ -36,6 +36,7 @@ export interface JanuaConfig {
   masterKeyFile: string | undefined;
   jwtAudience: string;
   accessTokenMinutes: number;
+  clockSkewSeconds: number;
   refreshTokenDays: number;
   maxSessionsPerUser: number;
   keysReloadSeconds: number;
@@ -185,6 +186,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 525600,
     doc: 'Access-token lifetime in minutes.',
+  },
+  {
+    key: 'clockSkewSeconds',
+    env: 'JWT_CLOCK_SKEW_SECONDS',
+    type: 'int',
+    default: 120,
+    min: 0,
+    max: 600,
+    doc: "Leeway for clocks that differ between nodes: an access token is accepted up to this long past its `exp`, and a retired signing key stays published longer by a multiple of it. Set it to the largest difference between any two nodes' clocks.",
   },
   {
     key: 'refreshTokenDays',

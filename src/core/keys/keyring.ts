@@ -1,4 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { importJWK, type JWK } from 'jose';
 import type { SecretBox } from '../crypto/secrets.js';
 import { JanuaError } from '../errors.js';
@@ -16,7 +17,6 @@ interface Snapshot {
   jwks: { keys: JWK[] };
   /** `jwks` as UTF-8 JSON, serialized and encoded once per load: the JWKS endpoint sends it as it is. */
   jwksJson: Buffer;
-  loadedAt: number;
 }
 
 /** The public members of an RSA JWK (RFC 7517 §4, RFC 7518 §6.3.1); nothing else may leave. */
@@ -31,8 +31,12 @@ function jwksBytes(jwks: { keys: JWK[] }): Buffer {
   return Buffer.from(JSON.stringify({ keys }), 'utf8');
 }
 
-/** Least time between two reloads triggered by an unknown `kid`, so forged kids cannot hammer the database. */
-const UNKNOWN_KID_RELOAD_MS = 5_000;
+/**
+ * Least time between two reloads triggered by unknown `kid`s, so forged kids cost at most one small query a
+ * second. Counted from the last such reload, not from the periodic ones: with a reload interval shorter than
+ * this, a key activated since the last periodic reload must still be found.
+ */
+const UNKNOWN_KID_RELOAD_MS = 1_000;
 
 /**
  * The in-memory view of the signing keys a process works with. Every node reloads it from the database on an
@@ -45,10 +49,13 @@ export class KeyRing {
     verifiers: new Map(),
     jwks: { keys: [] },
     jwksJson: Buffer.from('{"keys":[]}'),
-    loadedAt: 0,
   };
   private timer: NodeJS.Timeout | undefined;
   private inflight: Promise<void> | undefined;
+  /** When an unknown `kid` last started a reload (monotonic ms). */
+  private kidReloadAt = Number.NEGATIVE_INFINITY;
+  /** The reload unknown kids wait for, until it starts reading (later kids then need the one after it). */
+  private kidReload: { done: Promise<void>; started: boolean } | undefined;
 
   constructor(
     private readonly store: Store,
@@ -81,15 +88,14 @@ export class KeyRing {
       }
     }
     const jwks = { keys };
-    this.snap = { signer, verifiers, jwks, jwksJson: jwksBytes(jwks), loadedAt: Date.now() };
+    this.snap = { signer, verifiers, jwks, jwksJson: jwksBytes(jwks) };
   }
 
-  start(intervalSeconds: number): void {
+  /** Reloads every `intervalSeconds`; a failed reload keeps the last good key set and goes to `onError`. */
+  start(intervalSeconds: number, onError: (err: unknown) => void = () => {}): void {
     this.stop();
     this.timer = setInterval(() => {
-      this.load().catch(() => {
-        /* keep the last good key set; /health/detailed reports the database */
-      });
+      this.load().catch(onError);
     }, intervalSeconds * 1000);
     this.timer.unref();
   }
@@ -109,12 +115,42 @@ export class KeyRing {
     return s;
   }
 
-  /** The verification key for `kid`, reloading once (throttled) if the kid is new to this node. */
+  /**
+   * The verification key for `kid`. A kid new to this node (a key activated since this node last reloaded,
+   * e.g. by a rotation another node picked up first) waits for a reload that starts after it was asked for:
+   * never a 401 for a valid token, and one reload per UNKNOWN_KID_RELOAD_MS at most, however many kids ask.
+   */
   async verifier(kid: string): Promise<VerifyKey | undefined> {
     const known = this.snap.verifiers.get(kid);
     if (known) return known;
-    if (Date.now() - this.snap.loadedAt >= UNKNOWN_KID_RELOAD_MS) await this.load();
+    await this.reloadForUnknownKid();
     return this.snap.verifiers.get(kid);
+  }
+
+  /**
+   * Joins the next unknown-kid reload if it has not started reading yet (what it reads is then newer than the
+   * token that asks), else queues one after it. A reload already in flight may have read before the key was
+   * committed, so the queued one waits for it and then reads again.
+   */
+  private reloadForUnknownKid(): Promise<void> {
+    const pending = this.kidReload;
+    if (pending && !pending.started) return pending.done;
+    const entry: { done: Promise<void>; started: boolean } = { done: Promise.resolve(), started: false };
+    entry.done = (async () => {
+      await pending?.done.catch(() => {});
+      const wait = this.kidReloadAt + UNKNOWN_KID_RELOAD_MS - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      await this.inflight?.catch(() => {});
+      entry.started = true;
+      this.kidReloadAt = performance.now();
+      try {
+        await this.load();
+      } finally {
+        if (this.kidReload === entry) this.kidReload = undefined;
+      }
+    })();
+    this.kidReload = entry;
+    return entry.done;
   }
 
   jwks(): { keys: JWK[] } {

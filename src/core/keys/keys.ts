@@ -24,14 +24,12 @@ const SEAL_PURPOSE = 'signing-key';
  */
 export const JWKS_MAX_AGE_S = 300;
 export const JWKS_STALE_S = 60;
-/** Leeway added to a retired key's publication so a token minted just before rotation still verifies. */
-const CLOCK_SKEW_MS = 60_000;
 
 export interface KeyDeps {
   store: Store;
   clock: Clock;
   box: SecretBox;
-  config: Pick<JanuaConfig, 'accessTokenMinutes'>;
+  config: Pick<JanuaConfig, 'accessTokenMinutes' | 'clockSkewSeconds' | 'keysReloadSeconds'>;
 }
 
 async function newKey(box: SecretBox, state: 'next' | 'active', now: Date): Promise<SigningKeyRow> {
@@ -80,8 +78,19 @@ export async function listKeys(deps: Pick<KeyDeps, 'store'>): Promise<SigningKey
   return signingKeys.list(deps.store.db);
 }
 
+/**
+ * How long past the last possible `exp` of its tokens a retired key stays published. After a rotation a node
+ * may sign with the old key until its next reload (JANUA_KEYS_RELOAD_SECONDS); that token's `exp` comes from
+ * the signer's clock, which may run ahead of the rotating process's by the skew K (JWT_CLOCK_SKEW_SECONDS); a
+ * verifier accepts it up to K past `exp`; and `janua keys prune` reads a clock that may run K ahead of the
+ * verifier's. With every two clocks within K of each other: reload + 3K.
+ */
+export function retirementMarginMs(config: KeyDeps['config']): number {
+  return (config.keysReloadSeconds + 3 * config.clockSkewSeconds) * 1000;
+}
+
 function retiredUntil(deps: KeyDeps, now: Date): Date {
-  return new Date(now.getTime() + deps.config.accessTokenMinutes * 60_000 + CLOCK_SKEW_MS);
+  return new Date(now.getTime() + deps.config.accessTokenMinutes * 60_000 + retirementMarginMs(deps.config));
 }
 
 /** Makes sure there is an active and a next key (first start, or after keys were retired by hand). */

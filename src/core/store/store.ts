@@ -36,6 +36,11 @@ export function createStore(databaseUrl: string, options: { poolSize?: number } 
     });
     // An idle client that loses its server must not crash the process; the next query reconnects.
     pool.on('error', () => {});
+    // Nor one checked out between two statements (inside a transaction), which has no listener of the
+    // pool's: a server that ends its connections then (57P01 from `pg_ctl stop -m fast`) crashed the daemon
+    // with an unhandled 'error' event. The failure surfaces in that client's next query instead, and the
+    // pool drops the client when it is released.
+    pool.on('connect', (client) => client.on('error', () => {}));
     db = new Kysely<Database>({ dialect: refusingNul(new PostgresDialect({ pool })) });
   } else {
     dialect = 'sqlite';

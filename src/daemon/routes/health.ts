@@ -5,10 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../../core/deps.js';
 import { healthReport, readiness } from '../../core/health.js';
+import type { OutageWatch } from '../../core/store/outage.js';
 
 export async function healthRoutes(
   app: FastifyInstance,
-  opts: { deps: Deps; redisPing: (() => Promise<boolean>) | null },
+  opts: { deps: Deps; redisPing: (() => Promise<boolean>) | null; outage?: OutageWatch },
 ): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['health'];
@@ -56,17 +57,24 @@ export async function healthRoutes(
             status: Type.String(),
             database: Type.Boolean(),
             migrations_pending: Type.Union([Type.Integer(), Type.Null()]),
+            reason: Type.Union([Type.String(), Type.Null()], {
+              description: 'What keeps the node from being ready (null when ready)',
+            }),
           }),
         },
       },
     },
     async (_request, reply) => {
       const r = await readiness(opts.deps);
+      // A probe that finds the database gone starts the outage log even when no request comes in.
+      if (r.error !== undefined) opts.outage?.observe(r.error);
+      else if (r.database) opts.outage?.reachable();
       reply.status(r.ready ? 200 : 503);
       return {
         status: r.ready ? 'ready' : 'not_ready',
         database: r.database,
         migrations_pending: r.migrations_pending,
+        reason: r.reason,
       };
     },
   );
