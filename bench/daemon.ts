@@ -1,7 +1,7 @@
 /** The built `janua serve`, spawned as an operator would run it, on SQLite in a throw-away data directory. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,12 @@ export const BIN = fileURLToPath(new URL('../../bin/janua.js', import.meta.url))
 export interface Daemon {
   url: string;
   child: ChildProcess;
+  /** stderr, and the stdout lines above info (warnings, errors): what the bench reports. */
   logs: string[];
+  /** Lines the daemon wrote on stdout at info level (at the default configuration, the access log). */
+  infoLines(): number;
+  /** Resident memory of the daemon process now (VmRSS) and its peak so far (VmHWM), in MiB. */
+  memory(): { rssMiB: number; peakMiB: number } | null;
   stop(): Promise<void>;
 }
 
@@ -31,36 +36,60 @@ export async function freePort(): Promise<number> {
   return addr.port;
 }
 
-export async function startDaemon(
-  extraEnv: Record<string, string>,
-  nodeArgs: string[] = [],
-): Promise<Daemon> {
+/** VmRSS and VmHWM of a process from /proc (Linux), in MiB; null elsewhere. */
+export function processMemory(pid: number | undefined): { rssMiB: number; peakMiB: number } | null {
+  if (pid === undefined) return null;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+    const rss = kib('VmRSS');
+    const peak = kib('VmHWM');
+    if (!Number.isFinite(rss) || !Number.isFinite(peak)) return null;
+    return { rssMiB: Math.round(rss / 102.4) / 10, peakMiB: Math.round(peak / 102.4) / 10 };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Starts the daemon with `env` over the bench's defaults (SQLite in a temporary directory, loopback
+ * whitelisted from rate limits, nothing inherited that tunes what is measured). The log level is the
+ * daemon's default (info) unless `env` sets LOG_LEVEL. Its stdout is read as a log collector would read
+ * it (a pipe, drained as it fills): info lines are only counted, anything above info is kept.
+ */
+export async function startDaemon(env: Record<string, string>, nodeArgs: string[] = []): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'janua-bench-'));
-  const env: Record<string, string> = {};
+  const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined || k.startsWith('JANUA_') || k === 'DATABASE_URL' || k === 'PORT') continue;
     // Defaults under test: no inherited tuning of the things being measured.
     if (k === 'BCRYPT_ROUNDS' || k.startsWith('PASSWORD_HASH_') || k.startsWith('RATE_LIMIT')) continue;
-    env[k] = v;
+    if (k.startsWith('LOG_') || k.startsWith('METRICS_')) continue;
+    childEnv[k] = v;
   }
   const port = await freePort();
-  Object.assign(env, {
+  Object.assign(childEnv, {
     JANUA_DATA_DIR: dir,
     DATABASE_URL: `sqlite:${join(dir, 'janua.db')}`,
-    LOG_LEVEL: 'warn',
     RATE_LIMIT_WHITELIST: '127.0.0.1,::1',
-    ...extraEnv,
+    ...env,
   });
   const child = spawn(
     process.execPath,
     [...nodeArgs, BIN, 'serve', '--host', '127.0.0.1', '--port', String(port)],
-    {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
+  let info = 0;
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (line.startsWith('{"level":30,')) info++;
+      else if (line) logs.push(line);
+    }
+  });
   child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
@@ -83,6 +112,8 @@ export async function startDaemon(
     url,
     child,
     logs,
+    infoLines: () => info,
+    memory: () => processMemory(child.pid),
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
