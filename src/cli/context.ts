@@ -1,8 +1,8 @@
-import { pino } from 'pino';
 import { loadConfig } from '../core/config/load.js';
 import type { JanuaConfig } from '../core/config/schema.js';
-import { type Container, type ContainerOptions, createContainer, LOG_REDACT } from '../core/container.js';
+import { type Container, type ContainerOptions, createContainer } from '../core/container.js';
 import { JanuaError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
 import { pendingMigrations } from '../core/store/migrator.js';
 import type { Io } from './output.js';
 
@@ -12,6 +12,7 @@ export interface GlobalOptions {
   databaseUrl?: string;
   dataDir?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 export function configFrom(
@@ -27,6 +28,7 @@ export function configFrom(
       databaseUrl: globals.databaseUrl,
       dataDir: globals.dataDir,
       logLevel: globals.logLevel,
+      logFormat: globals.logFormat,
       ...extra,
     },
   });
@@ -42,10 +44,11 @@ export async function openContainer(
   options: ContainerOptions & { requireMigrated?: boolean } = {},
 ): Promise<Container> {
   const config = configFrom(io, globals);
-  const logger = pino(
-    { level: globals.logLevel ?? (io.env['LOG_LEVEL'] || 'warn'), redact: LOG_REDACT },
-    pino.destination(2),
-  );
+  const logger = createLogger({
+    level: globals.logLevel ?? (io.env['LOG_LEVEL'] || 'warn'),
+    format: config.logFormat,
+    fd: 2,
+  });
   const c = createContainer(config, { masterKey: 'lazy', ...options, logger });
   if (options.requireMigrated ?? true) {
     let pending: number;

@@ -6,6 +6,7 @@ import { migrate, pendingMigrations } from '../core/store/migrator.js';
 import { bootstrapAdmin } from '../core/users/bootstrap.js';
 import { buildApp } from './app.js';
 import { installJwksLane, jwksLane } from './jwks-lane.js';
+import { requestObserver } from './observe.js';
 
 export interface Running {
   app: FastifyInstance;
@@ -42,8 +43,11 @@ export async function startServer(c: Container): Promise<Running> {
   await bootstrapAdmin(c);
   c.hasher.warmUp().catch(() => {});
 
-  const app = await buildApp(c, { logger: config.logLevel !== 'silent' });
-  const lane = jwksLane(c);
+  const logs = config.logLevel !== 'silent';
+  const observer = requestObserver(c, { log: logs });
+  if (config.metricsEnabled) c.metrics.collectProcessMetrics();
+  const app = await buildApp(c, { logger: logs, observer });
+  const lane = jwksLane(c, observer);
   if (!installJwksLane(app, lane))
     logger.warn('JWKS fast lane not installed: every request goes through the router');
   // While stopping, every response closes its connection. app.close() closes idle keep-alive sockets only

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
+import type { PoolStats } from '../metrics.js';
 import type { Dialect } from './migrations/types.js';
 import type { Database } from './schema.js';
 import { Sqlite3Dialect } from './sqlite/driver.js';
@@ -16,6 +17,8 @@ export interface Store {
   transaction<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Cheap round trip for health checks. */
   ping(): Promise<void>;
+  /** Connection use right now, from the pool's own counters (no query): for metrics. */
+  poolStats(): PoolStats;
   destroy(): Promise<void>;
 }
 
@@ -25,6 +28,7 @@ pg.types.setTypeParser(20, (v: string) => Number(v));
 export function createStore(databaseUrl: string, options: { poolSize?: number } = {}): Store {
   let dialect: Dialect;
   let db: Kysely<Database>;
+  let poolStats: () => PoolStats;
   if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) {
     dialect = 'postgres';
     const pool = new pg.Pool({
@@ -36,11 +40,14 @@ export function createStore(databaseUrl: string, options: { poolSize?: number } 
     // An idle client that loses its server must not crash the process; the next query reconnects.
     pool.on('error', () => {});
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
   } else {
     dialect = 'sqlite';
     const filename = databaseUrl.slice('sqlite:'.length);
     if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
-    db = new Kysely<Database>({ dialect: new Sqlite3Dialect({ filename }) });
+    const sqlite = new Sqlite3Dialect({ filename });
+    db = new Kysely<Database>({ dialect: sqlite });
+    poolStats = () => sqlite.poolStats();
   }
   return {
     db,
@@ -49,6 +56,7 @@ export function createStore(databaseUrl: string, options: { poolSize?: number } 
     ping: async () => {
       await sql`select 1`.execute(db);
     },
+    poolStats: () => poolStats(),
     destroy: () => db.destroy(),
   };
 }
