@@ -11,9 +11,13 @@
  *   synchronously on each line: no worker thread, nothing left unwritten at exit).
  * - `auto` (the default): pretty when the output is a terminal, JSON otherwise.
  */
+import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import { type DestinationStream, type Logger, pino } from 'pino';
-import { prettyFactory } from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
+
+/** pino-pretty is loaded only for pretty output: a daemon logging JSON never needs it (~10 MiB resident). */
+const loadPretty = () => (createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty).prettyFactory;
 
 /** Pino options shared by the daemon and the CLI: secrets never reach a log line. */
 export const LOG_REDACT = {
@@ -101,7 +105,7 @@ export function flushLogger(logger: Logger): Promise<void> {
  * request id in brackets. Exported for its unit test.
  */
 export function prettyLine(colorize: boolean): (line: string) => string {
-  const pretty = prettyFactory({
+  const pretty = loadPretty()({
     colorize,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname',
