@@ -3,11 +3,18 @@
  * lines ending with its id, anything that is not JSON passed through) and the choice `auto` makes.
  */
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createLogger, flushLogger, prettyLine, resolveLogFormat } from '../../src/core/logger.js';
+import {
+  createLogger,
+  flushLogger,
+  LOG_BUFFER_BYTES,
+  prettyLine,
+  resolveLogFormat,
+} from '../../src/core/logger.js';
 
 const TIME = Date.UTC(2030, 0, 15, 12, 0, 0, 250);
 
@@ -112,6 +119,46 @@ describe('log format choice', () => {
       assert.equal((JSON.parse(lines[0]!) as { password: string }).password, '[redacted]');
     } finally {
       closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a stalled output: lines past the bounded buffer are dropped and counted, the rest written once it drains', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'janua-log-'));
+    const fifo = join(dir, 'out.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // Read-write, so opening does not wait for a reader; nobody reads until the buffer has overflowed.
+    const fd = openSync(fifo, 'r+');
+    let open = true;
+    let dropped = 0;
+    try {
+      const logger = createLogger({
+        level: 'info',
+        format: 'json',
+        fd,
+        buffered: true,
+        onDrop: () => dropped++,
+      });
+      const filler = 'x'.repeat(1000);
+      const lines = Math.ceil((LOG_BUFFER_BYTES * 1.25) / filler.length);
+      for (let i = 0; i < lines; i++) logger.info({ i, filler }, 'line');
+      assert.ok(dropped > 0, 'lines beyond the buffer were dropped');
+      assert.ok(dropped < lines / 2, `most lines kept: ${dropped} of ${lines} dropped`);
+      // A reader comes back: everything kept is written, and flushLogger resolves.
+      let received = 0;
+      const reader = createReadStream(fifo);
+      reader.on('data', (chunk) => {
+        received += (chunk as Buffer).toString().split('\n').length - 1;
+      });
+      const ended = new Promise<void>((r) => reader.once('close', () => r()));
+      await flushLogger(logger);
+      // The only writer goes: the reader gets what is left in the pipe, then its end.
+      closeSync(fd);
+      open = false;
+      await ended;
+      assert.equal(received, lines - dropped, 'every kept line arrived');
+    } finally {
+      if (open) closeSync(fd);
       rmSync(dir, { recursive: true, force: true });
     }
   });
