@@ -44,6 +44,88 @@ const HASH_WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 /** Scheduled job runs (s): a cleanup takes milliseconds, a key rotation or an export may take minutes. */
 const JOB_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 
+type RequestLabel = 'method' | 'route' | 'status';
+type HistogramReport = Awaited<ReturnType<Histogram<RequestLabel>['get']>>;
+/** One line of the exposition: prom-client's value shape, with the `le` label buckets carry. */
+type HistogramValue = { labels: Record<string, string | number>; value: number; metricName: string };
+
+interface RequestSeries {
+  labels: { method: string; route: string; status: string };
+  /** Observations per bucket (not cumulative); the last one is +Inf. */
+  buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * The HTTP request histogram: a prom-client Histogram (its name, help, type and registration, and the
+ * exposition prom-client writes from `get()`), recorded through `record` into a map of series with plain
+ * bucket arrays instead of prom-client's `observe`. Measured in the daemon (JWKS fast lane, CPU of the
+ * process per answer, 6 alternating rounds): no observer 30.9 µs, this recording 29.5 µs, prom-client's
+ * `observe` with the same labels 37.4 µs — a fifth of the answer, where a micro-benchmark of `observe`
+ * alone shows 0.4 µs (its per-call closures and label hashing do not stay cheap among the daemon's code).
+ */
+export class RequestHistogram extends Histogram<RequestLabel> {
+  private readonly series = new Map<string, RequestSeries>();
+  private readonly bounds: readonly number[];
+  private readonly names: { name: string; help: string };
+
+  constructor(config: { name: string; help: string; buckets: number[]; registers: Registry[] }) {
+    super({ ...config, labelNames: ['method', 'route', 'status'] });
+    this.bounds = config.buckets;
+    this.names = { name: config.name, help: config.help };
+  }
+
+  record(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let s = this.series.get(key);
+    if (!s) {
+      s = {
+        labels: { method, route, status: String(status) },
+        buckets: new Float64Array(this.bounds.length + 1),
+        sum: 0,
+        count: 0,
+      };
+      this.series.set(key, s);
+    }
+    let i = 0;
+    while (i < this.bounds.length && seconds > this.bounds[i]!) i++;
+    s.buckets[i]!++;
+    s.sum += seconds;
+    s.count++;
+  }
+
+  /** The series as prom-client's own histogram reports them: cumulative buckets, +Inf, sum, count. */
+  override async get(): Promise<HistogramReport> {
+    const { name, help } = this.names;
+    const values: HistogramValue[] = [];
+    const bucket = `${name}_bucket`;
+    for (const s of this.series.values()) {
+      let cumulative = 0;
+      this.bounds.forEach((le, i) => {
+        cumulative += s.buckets[i]!;
+        values.push({ labels: { le, ...s.labels }, value: cumulative, metricName: bucket });
+      });
+      values.push({ labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: bucket });
+      values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${name}_sum` });
+      values.push({ labels: { ...s.labels }, value: s.count, metricName: `${name}_count` });
+    }
+    // prom-client's types call `type` an enum; at run time it is the string the text format writes.
+    return { name, help, type: 'histogram', aggregator: 'sum', values } as unknown as HistogramReport;
+  }
+
+  /** What the registry reads when it writes the text format (prom-client's histogram has its own). */
+  getForPromString(): Promise<HistogramReport> {
+    return this.get();
+  }
+
+  override reset(): void {
+    super.reset();
+    // Also called by prom-client's constructor, before this class's fields exist.
+    this.series?.clear();
+  }
+}
+
 export class Metrics {
   readonly registry = new Registry();
 
@@ -86,10 +168,9 @@ export class Metrics {
    * Every HTTP answer, by method, route pattern (`/api/v1/users/:id`, never the raw URL: the number of
    * series stays bounded) and status; `_count` is the request counter. Observed by the daemon.
    */
-  readonly httpRequestDuration = new Histogram({
+  readonly httpRequestDuration = new RequestHistogram({
     name: 'janua_http_request_duration_seconds',
     help: 'HTTP requests by method, route pattern and status, with their latency',
-    labelNames: ['method', 'route', 'status'] as const,
     buckets: HTTP_BUCKETS,
     registers: [this.registry],
   });

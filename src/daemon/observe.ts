@@ -49,10 +49,7 @@ export function requestObserver(
   if (!logs && !histogram) return undefined;
   return (a) => {
     if (histogram && a.route !== METRICS_PATH) {
-      histogram.observe(
-        { method: a.method, route: a.route ?? UNMATCHED, status: a.status },
-        a.durationMs / 1000,
-      );
+      histogram.record(a.method, a.route ?? UNMATCHED, a.status, a.durationMs / 1000);
     }
     if (!logs) return;
     const line: Record<string, unknown> = {
