@@ -7,8 +7,8 @@
  * - quiet: LOG_LEVEL=warn (no request log), the figures the original targets were set for;
  * - default: the configuration an operator gets without setting anything (request log at info on stdout,
  *   a pipe read as a log collector reads it; metrics on);
- * - default without metrics (METRICS_ENABLED=false): the other half of the metrics A/B on /auth/me, whose
- *   rounds alternate with the default daemon's.
+ * - the metrics A/B on /auth/me: two more daemons at the default configuration, one with
+ *   METRICS_ENABLED=false, both fresh and loaded only by the A/B, in rounds that alternate which goes first.
  * All of them whitelist loopback from the rate limits (else the load would measure 429s).
  *
  * Env: BENCH_DURATION_S (per load scenario, default 10), BENCH_CONNECTIONS (default 32),
@@ -173,6 +173,10 @@ async function main(): Promise<void> {
   try {
     const deflt = await startDaemon({});
     daemons.push(deflt);
+    // The A/B pair: two fresh daemons that do nothing but the A/B (the default one above has served the
+    // other scenarios by then, with a heap and caches in another state).
+    const withMetrics = await startDaemon({});
+    daemons.push(withMetrics);
     const noMetrics = await startDaemon({ METRICS_ENABLED: 'false' });
     daemons.push(noMetrics);
     memory['quiet'] = { idle: quiet.memory(), after: null };
@@ -181,6 +185,7 @@ async function main(): Promise<void> {
     log(`creating ${USERS} accounts on each daemon (bcrypt cost ${BCRYPT_ROUNDS})`);
     const seeded = await createUsers(quiet, USERS);
     const seededDefault = await createUsers(deflt, CONNECTIONS);
+    const seededWithMetrics = await createUsers(withMetrics, CONNECTIONS);
     const seededNoMetrics = await createUsers(noMetrics, CONNECTIONS);
     answered.set(deflt, CONNECTIONS);
     const harvested: Tokens[] = [];
@@ -238,10 +243,10 @@ async function main(): Promise<void> {
     scenarios['jwksDefault'] = await jwksLoad(deflt, 'GET /.well-known/jwks.json (default config)');
 
     // 5. The cost of metrics on /auth/me at the default configuration: rounds alternate which side goes first.
-    const meOn = seededDefault.map((t) => t.access_token);
+    const meOn = seededWithMetrics.map((t) => t.access_token);
     const meOff = seededNoMetrics.map((t) => t.access_token);
     for (let i = 0; i < AB_ROUNDS; i++) {
-      const on = () => meLoad(deflt, 'GET /auth/me (default config, metrics on)', meOn, AB_DURATION_S);
+      const on = () => meLoad(withMetrics, 'GET /auth/me (default config, metrics on)', meOn, AB_DURATION_S);
       const off = () => meLoad(noMetrics, 'GET /auth/me (default config, metrics off)', meOff, AB_DURATION_S);
       if (i % 2 === 0) {
         ab.on.push(await on());
