@@ -8,17 +8,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/janua.js', import.meta.url));
-
-/** JSON log lines above info (warn 40, error 50, fatal 60) and below (debug 20, trace 10). */
-const ABOVE_INFO = ['"level":4', '"level":5', '"level":6', '"level":2', '"level":1'];
+const COLLECTOR = fileURLToPath(new URL('./log-collector.js', import.meta.url));
 
 export interface Daemon {
   url: string;
   child: ChildProcess;
   /** stderr, and the stdout lines not at info (warnings, errors): what the bench reports. */
   logs: string[];
-  /** Lines the daemon wrote on stdout at info level (at the default configuration, the access log). */
-  infoLines(): number;
+  /** Lines the daemon wrote on stdout at info level (the access log), known once it has stopped. */
+  infoLines(): number | undefined;
   /** Resident memory of the daemon process now (VmRSS) and its peak so far (VmHWM), in MiB. */
   memory(): { rssMiB: number; peakMiB: number } | null;
   stop(): Promise<void>;
@@ -57,8 +55,8 @@ export function processMemory(pid: number | undefined): { rssMiB: number; peakMi
 /**
  * Starts the daemon with `env` over the bench's defaults (SQLite in a temporary directory, loopback
  * whitelisted from rate limits, nothing inherited that tunes what is measured). The log level is the
- * daemon's default (info) unless `env` sets LOG_LEVEL. Its stdout is read as a log collector would read
- * it (a pipe, drained as it fills): info lines are only counted, anything above info is kept.
+ * daemon's default (info) unless `env` sets LOG_LEVEL. Its stdout is a pipe to a collector process
+ * (log-collector.ts): info lines are only counted, the others come back to `logs`.
  */
 export async function startDaemon(env: Record<string, string>, nodeArgs: string[] = []): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'janua-bench-'));
@@ -77,32 +75,32 @@ export async function startDaemon(env: Record<string, string>, nodeArgs: string[
     RATE_LIMIT_WHITELIST: '127.0.0.1,::1',
     ...env,
   });
+  // The daemon's stdout goes to a collector process, as it would in production (journald, a container
+  // runtime): reading it on this process's thread, where the load generator runs, took CPU from the load.
+  const collector = spawn(process.execPath, [COLLECTOR], { stdio: ['pipe', 'pipe', 'inherit'] });
   const child = spawn(
     process.execPath,
     [...nodeArgs, BIN, 'serve', '--host', '127.0.0.1', '--port', String(port)],
-    { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: childEnv, stdio: ['ignore', collector.stdin, 'pipe'] },
   );
+  // The daemon holds the pipe's write end now; the collector sees its end when the daemon exits.
+  collector.stdin.destroy();
   const logs: string[] = [];
-  let info = 0;
-  let partial: Buffer = Buffer.alloc(0);
-  // Read as cheaply as a collector that stores lines would: newlines are counted on the bytes (memchr),
-  // and only a chunk holding a line above info is turned into text. The bench's load generator runs on
-  // this thread; splitting every line into strings here took CPU from it and slowed the load.
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const d = partial.length ? Buffer.concat([partial, chunk]) : chunk;
-    const end = d.lastIndexOf(10) + 1;
-    partial = d.subarray(end);
-    const whole = d.subarray(0, end);
-    for (let i = whole.indexOf(10); i >= 0; i = whole.indexOf(10, i + 1)) info++;
-    if (ABOVE_INFO.some((marker) => whole.includes(marker))) {
-      for (const line of whole.toString().split('\n')) {
-        if (line && !line.startsWith('{"level":30,')) {
-          info--;
-          logs.push(line);
-        }
-      }
+  let info: number | undefined;
+  let collected = '';
+  collector.stdout.on('data', (d: Buffer) => {
+    collected += d.toString();
+    let nl = collected.indexOf('\n');
+    while (nl >= 0) {
+      const line = collected.slice(0, nl);
+      collected = collected.slice(nl + 1);
+      const count = /^\{"infoLines":(\d+)\}$/.exec(line);
+      if (count) info = Number(count[1]);
+      else logs.push(line);
+      nl = collected.indexOf('\n');
     }
   });
+  const collectorDone = once(collector, 'close');
   child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
@@ -132,6 +130,7 @@ export async function startDaemon(env: Record<string, string>, nodeArgs: string[
         child.kill('SIGTERM');
         await once(child, 'exit');
       }
+      await collectorDone;
       rmSync(dir, { recursive: true, force: true });
     },
   };

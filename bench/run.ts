@@ -263,10 +263,14 @@ async function main(): Promise<void> {
 
     memory['quiet']!.after = quiet.memory();
     memory['default']!.after = deflt.memory();
-    defaultLinesPerAnswer = round(deflt.infoLines() / (answered.get(deflt) ?? 1), 3);
   } finally {
     for (const d of daemons) await d.stop();
   }
+  // Its collector has counted every line once the daemon has stopped (the stop lines are two more).
+  const deflt = daemons[1];
+  const infoLines = deflt?.infoLines();
+  if (deflt && infoLines !== undefined)
+    defaultLinesPerAnswer = round(infoLines / (answered.get(deflt) ?? 1), 3);
   if (!bcryptRun || !jose || !joseAfter || !fastify || !fastifyAfter)
     throw new Error('a baseline is missing');
   // Each throughput baseline is measured right before and right after the scenarios compared with it; the
