@@ -3,8 +3,18 @@
  * measured in the same run on the same machine (bare Fastify, bcrypt and RS256 capacity), so the ratios mean
  * something on a noisy machine. A measurement, not a test: it prints PASS/FAIL per target and exits 0.
  *
+ * Three daemons run side by side, loaded one at a time:
+ * - quiet: LOG_LEVEL=warn (no request log), the figures the original targets were set for;
+ * - default: the configuration an operator gets without setting anything (request log at info on stdout,
+ *   a pipe read as a log collector reads it; metrics on);
+ * - the metrics A/B on /auth/me: two more daemons at the default configuration, one with
+ *   METRICS_ENABLED=false, both fresh and loaded only by the A/B, in rounds that alternate which goes first.
+ * All of them whitelist loopback from the rate limits (else the load would measure 429s).
+ *
  * Env: BENCH_DURATION_S (per load scenario, default 10), BENCH_CONNECTIONS (default 32),
- * BENCH_CPU_S (per CPU baseline, default 4), BENCH_USERS (accounts signing in, default = connections).
+ * BENCH_CPU_S (per CPU baseline, default 4), BENCH_USERS (accounts signing in, default = connections),
+ * BENCH_AB_ROUNDS (metrics on/off rounds on /auth/me, default 4), BENCH_AB_DURATION_S (per A/B run, default
+ * half of BENCH_DURATION_S).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +28,7 @@ import {
 } from './baselines.js';
 import { type Daemon, startDaemon } from './daemon.js';
 import { round, runScenario, type ScenarioResult } from './load.js';
+import { fmtMs, log, mean, printScenario, scenarioLine, type Target, target, targetLine } from './report.js';
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -30,11 +41,11 @@ const DURATION_S = envInt('BENCH_DURATION_S', 10);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 32);
 const CPU_S = envInt('BENCH_CPU_S', 4);
 const USERS = envInt('BENCH_USERS', CONNECTIONS);
+const AB_ROUNDS = envInt('BENCH_AB_ROUNDS', 4);
+const AB_DURATION_S = envInt('BENCH_AB_DURATION_S', Math.max(1, Math.round(DURATION_S / 2)));
 const BCRYPT_ROUNDS = 12; // the daemon's default, which the bench does not override
 const PASSWORD = 'Bench-Passw0rd!';
 const API = '/api/v1/auth';
-
-const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 interface Tokens {
   access_token: string;
@@ -78,74 +89,105 @@ async function createUsers(daemon: Daemon, n: number): Promise<Tokens[]> {
   return tokens;
 }
 
-interface Target {
-  name: string;
-  figure: number;
-  unit: string;
-  baselineName: string;
-  baseline: number;
-  ratio: number;
-  required: number;
-  extra?: { description: string; pass: boolean };
-  pass: boolean;
-}
+/** Responses a daemon gave (to count its log lines per request). */
+const answered = new Map<Daemon, number>();
 
-function target(
+async function load(
+  daemon: Daemon,
   name: string,
-  figure: number,
-  unit: string,
-  baselineName: string,
-  baseline: number,
-  required: number,
-  extra?: { description: string; pass: boolean },
-): Target {
-  const ratio = baseline > 0 ? round(figure / baseline, 3) : 0;
-  return {
+  plan: Parameters<typeof runScenario>[0]['plan'],
+  durationS = DURATION_S,
+): Promise<ScenarioResult> {
+  const s = await runScenario({
     name,
-    figure,
-    unit,
-    baselineName,
-    baseline,
-    ratio,
-    required,
-    ...(extra ? { extra } : {}),
-    pass: ratio >= required && (extra?.pass ?? true),
-  };
+    url: daemon.url,
+    connections: CONNECTIONS,
+    durationS,
+    serverPid: daemon.child.pid,
+    plan,
+  });
+  answered.set(daemon, (answered.get(daemon) ?? 0) + s.requests);
+  printScenario(s);
+  return s;
 }
 
-function fmtMs(ms: number | null): string {
-  return ms === null ? '-' : `${ms} ms`;
+/** Each connection chains its own session's tokens (each refresh spends the previous token). */
+function refreshLoad(daemon: Daemon, name: string, pool: string[], breaks: { n: number }) {
+  if (pool.length < CONNECTIONS)
+    throw new Error(`only ${pool.length} sessions for ${CONNECTIONS} connections`);
+  return load(daemon, name, () => {
+    let token = pool.shift()!;
+    return {
+      method: 'POST',
+      path: `${API}/token/refresh`,
+      body: () => JSON.stringify({ refresh_token: token }),
+      onResponse: (status, text) => {
+        if (status === 200) token = (JSON.parse(text) as Tokens).refresh_token;
+        else {
+          breaks.n++;
+          token = pool.shift() ?? token;
+        }
+      },
+    };
+  });
 }
 
-function printScenario(s: ScenarioResult): void {
-  const codes = Object.entries(s.statusCodes)
-    .map(([c, n]) => `${c}×${n}`)
-    .join(' ');
-  log(
-    `${s.name}: ${s.rps} ok/s (p50 ${fmtMs(s.ok.p50Ms)}, p99 ${fmtMs(s.ok.p99Ms)}), ` +
-      `429/503: ${s.shed.count} (${s.shed.perSecond}/s, p50 ${fmtMs(s.shed.p50Ms)}, p99 ${fmtMs(s.shed.p99Ms)}), ` +
-      `other errors: ${s.otherErrors.count}, socket errors: ${s.socketErrors}, timeouts: ${s.timeouts} [${codes}]; ` +
-      `server CPU ${s.serverCpuCores ?? '-'} cores, ${s.serverCpuUsPerRequest ?? '-'} µs/request`,
+function meLoad(daemon: Daemon, name: string, access: string[], durationS = DURATION_S) {
+  return load(
+    daemon,
+    name,
+    (c) => ({
+      method: 'GET',
+      path: `${API}/me`,
+      headers: { authorization: `Bearer ${access[c % access.length]}` },
+    }),
+    durationS,
   );
+}
+
+function jwksLoad(daemon: Daemon, name: string) {
+  return load(daemon, name, () => ({ method: 'GET', path: '/.well-known/jwks.json' }));
 }
 
 async function main(): Promise<void> {
   const startedAt = new Date();
   log(`node ${process.version}, ${CORES} cores, ${CONNECTIONS} connections, ${DURATION_S} s per scenario`);
 
-  log('starting janua serve (SQLite, LOG_LEVEL=warn, loopback whitelisted from rate limits)');
-  const daemon = await startDaemon({ MAX_SESSIONS_PER_USER: '1000' });
+  log(
+    'starting janua serve three times (SQLite): quiet (LOG_LEVEL=warn), default, default with METRICS_ENABLED=false',
+  );
+  const quiet = await startDaemon({ LOG_LEVEL: 'warn', MAX_SESSIONS_PER_USER: '1000' });
+  const daemons: Daemon[] = [quiet];
   const scenarios: Record<string, ScenarioResult> = {};
-  let chainBreaks = 0;
+  const ab: { on: ScenarioResult[]; off: ScenarioResult[] } = { on: [], off: [] };
+  const memory: Record<string, { idle: ReturnType<Daemon['memory']>; after: ReturnType<Daemon['memory']> }> =
+    {};
+  const breaks = { n: 0 };
   // Each baseline is measured right before the scenarios compared with it: the machine may be shared.
   let bcryptRun: CpuRun | undefined;
   let jose: JoseCapacity | undefined;
   let joseAfter: JoseCapacity | undefined;
   let fastify: ScenarioResult | undefined;
   let fastifyAfter: ScenarioResult | undefined;
+  let defaultLinesPerAnswer: number | null = null;
   try {
-    log(`creating ${USERS} accounts (bcrypt cost ${BCRYPT_ROUNDS})`);
-    const seeded = await createUsers(daemon, USERS);
+    const deflt = await startDaemon({});
+    daemons.push(deflt);
+    // The A/B pair: two fresh daemons that do nothing but the A/B (the default one above has served the
+    // other scenarios by then, with a heap and caches in another state).
+    const withMetrics = await startDaemon({});
+    daemons.push(withMetrics);
+    const noMetrics = await startDaemon({ METRICS_ENABLED: 'false' });
+    daemons.push(noMetrics);
+    memory['quiet'] = { idle: quiet.memory(), after: null };
+    memory['default'] = { idle: deflt.memory(), after: null };
+
+    log(`creating ${USERS} accounts on each daemon (bcrypt cost ${BCRYPT_ROUNDS})`);
+    const seeded = await createUsers(quiet, USERS);
+    const seededDefault = await createUsers(deflt, CONNECTIONS);
+    const seededWithMetrics = await createUsers(withMetrics, CONNECTIONS);
+    const seededNoMetrics = await createUsers(noMetrics, CONNECTIONS);
+    answered.set(deflt, CONNECTIONS);
     const harvested: Tokens[] = [];
 
     log(`baseline: bcrypt cost ${BCRYPT_ROUNDS}, ${CORES} compares in flight for ${CPU_S} s`);
@@ -153,25 +195,17 @@ async function main(): Promise<void> {
     log(`  ${bcryptRun.perSecond} compares/s (CPU ${bcryptRun.cpuCores} cores)`);
 
     // 1. Sign-in flood: every connection signs in one account over and over.
-    scenarios['signin'] = await runScenario({
-      name: 'POST /auth/signin',
-      url: daemon.url,
-      connections: CONNECTIONS,
-      durationS: DURATION_S,
-      serverPid: daemon.child.pid,
-      plan: (c) => {
-        const body = JSON.stringify({ email: `bench-${c % USERS}@example.com`, password: PASSWORD });
-        return {
-          method: 'POST',
-          path: `${API}/signin`,
-          body: () => body,
-          onResponse: (status, text) => {
-            if (status === 200) harvested.push(JSON.parse(text) as Tokens);
-          },
-        };
-      },
+    scenarios['signin'] = await load(quiet, 'POST /auth/signin', (c) => {
+      const body = JSON.stringify({ email: `bench-${c % USERS}@example.com`, password: PASSWORD });
+      return {
+        method: 'POST',
+        path: `${API}/signin`,
+        body: () => body,
+        onResponse: (status, text) => {
+          if (status === 200) harvested.push(JSON.parse(text) as Tokens);
+        },
+      };
     });
-    printScenario(scenarios['signin']);
 
     log(`baseline: jose RS256 signing (2048-bit), ${CPU_S} s each: sequential, concurrent promises, workers`);
     jose = await joseCapacity(CORES, CPU_S);
@@ -182,34 +216,16 @@ async function main(): Promise<void> {
         `promise scaling ×${jose.promiseScaling}; capacity = ${jose.best.perSecond}/s (${jose.best.method})`,
     );
 
-    // 2. Refresh: each connection chains its own session's tokens (each refresh spends the previous token).
+    // 2. Refresh, quiet and at the default configuration, side by side between the two RS256 baselines.
     const pool = [...seeded.map((t) => t.refresh_token), ...harvested.map((t) => t.refresh_token)];
-    if (pool.length < CONNECTIONS)
-      throw new Error(`only ${pool.length} sessions for ${CONNECTIONS} connections`);
-    scenarios['refresh'] = await runScenario({
-      name: 'POST /auth/token/refresh',
-      url: daemon.url,
-      connections: CONNECTIONS,
-      durationS: DURATION_S,
-      serverPid: daemon.child.pid,
-      plan: () => {
-        let token = pool.shift()!;
-        return {
-          method: 'POST',
-          path: `${API}/token/refresh`,
-          body: () => JSON.stringify({ refresh_token: token }),
-          onResponse: (status, text) => {
-            if (status === 200) token = (JSON.parse(text) as Tokens).refresh_token;
-            else {
-              chainBreaks++;
-              token = pool.shift() ?? token;
-            }
-          },
-        };
-      },
-    });
-    printScenario(scenarios['refresh']);
-    if (chainBreaks) log(`  refresh chains broken: ${chainBreaks}`);
+    scenarios['refresh'] = await refreshLoad(quiet, 'POST /auth/token/refresh', pool, breaks);
+    scenarios['refreshDefault'] = await refreshLoad(
+      deflt,
+      'POST /auth/token/refresh (default config)',
+      seededDefault.map((t) => t.refresh_token),
+      breaks,
+    );
+    if (breaks.n) log(`  refresh chains broken: ${breaks.n}`);
     log('baseline again: jose RS256 signing (the machine may have changed speed meanwhile)');
     joseAfter = await joseCapacity(CORES, CPU_S);
     log(`  capacity = ${joseAfter.best.perSecond}/s (${joseAfter.best.method})`);
@@ -220,52 +236,65 @@ async function main(): Promise<void> {
 
     // 3. The signed-in user, with a bearer token (the session-liveness check runs on every request).
     const access = [...seeded, ...harvested].map((t) => t.access_token);
-    scenarios['me'] = await runScenario({
-      name: 'GET /auth/me',
-      url: daemon.url,
-      connections: CONNECTIONS,
-      durationS: DURATION_S,
-      serverPid: daemon.child.pid,
-      plan: (c) => ({
-        method: 'GET',
-        path: `${API}/me`,
-        headers: { authorization: `Bearer ${access[c % access.length]}` },
-      }),
-    });
-    printScenario(scenarios['me']);
+    scenarios['me'] = await meLoad(quiet, 'GET /auth/me', access);
 
-    // 4. JWKS.
-    scenarios['jwks'] = await runScenario({
-      name: 'GET /.well-known/jwks.json',
-      url: daemon.url,
-      connections: CONNECTIONS,
-      durationS: DURATION_S,
-      serverPid: daemon.child.pid,
-      plan: () => ({ method: 'GET', path: '/.well-known/jwks.json' }),
-    });
-    printScenario(scenarios['jwks']);
+    // 4. JWKS, quiet and at the default configuration.
+    scenarios['jwks'] = await jwksLoad(quiet, 'GET /.well-known/jwks.json');
+    scenarios['jwksDefault'] = await jwksLoad(deflt, 'GET /.well-known/jwks.json (default config)');
+
+    // 5. The cost of metrics on /auth/me at the default configuration: rounds alternate which side goes first.
+    const meOn = seededWithMetrics.map((t) => t.access_token);
+    const meOff = seededNoMetrics.map((t) => t.access_token);
+    for (let i = 0; i < AB_ROUNDS; i++) {
+      const on = () => meLoad(withMetrics, 'GET /auth/me (default config, metrics on)', meOn, AB_DURATION_S);
+      const off = () => meLoad(noMetrics, 'GET /auth/me (default config, metrics off)', meOff, AB_DURATION_S);
+      if (i % 2 === 0) {
+        ab.on.push(await on());
+        ab.off.push(await off());
+      } else {
+        ab.off.push(await off());
+        ab.on.push(await on());
+      }
+    }
 
     log('baseline again: bare Fastify hello world');
     fastifyAfter = await fastifyBaseline(CONNECTIONS, DURATION_S);
     printScenario(fastifyAfter);
+
+    memory['quiet']!.after = quiet.memory();
+    memory['default']!.after = deflt.memory();
   } finally {
-    await daemon.stop();
+    for (const d of daemons) await d.stop();
   }
+  // Its collector has counted every line once the daemon has stopped (the stop lines are two more).
+  const deflt = daemons[1];
+  const infoLines = deflt?.infoLines();
+  if (deflt && infoLines !== undefined)
+    defaultLinesPerAnswer = round(infoLines / (answered.get(deflt) ?? 1), 3);
   if (!bcryptRun || !jose || !joseAfter || !fastify || !fastifyAfter)
     throw new Error('a baseline is missing');
   // Each throughput baseline is measured right before and right after the scenarios compared with it; the
   // ratio uses their mean, so a machine that speeds up or slows down during the run moves both sides.
   const rsaCapacity = round((jose.best.perSecond + joseAfter.best.perSecond) / 2);
   const fastifyRps = round((fastify.rps + fastifyAfter.rps) / 2);
-  const warnings = daemon.logs
-    .join('')
-    .split('\n')
-    .filter((l) => l && !l.includes('GENERATED A NEW MASTER KEY'));
-  if (warnings.length)
-    log(`daemon logged ${warnings.length} line(s) at warn or above; first: ${warnings[0]}`);
+  for (const [name, d] of [
+    ['quiet', daemons[0]],
+    ['default', daemons[1]],
+  ] as const) {
+    const warnings = (d?.logs ?? [])
+      .join('\n')
+      .split('\n')
+      .filter((l) => l && !l.includes('GENERATED A NEW MASTER KEY'));
+    if (warnings.length)
+      log(`${name} daemon logged ${warnings.length} line(s) above info; first: ${warnings[0]}`);
+  }
 
   const signin = scenarios['signin']!;
   const signinP99 = signin.ok.p99Ms;
+  const abOn = mean(ab.on.map((s) => s.rps));
+  const abOff = mean(ab.off.map((s) => s.rps));
+  const cpuOn = mean(ab.on.map((s) => s.serverCpuUsPerRequest ?? 0));
+  const cpuOff = mean(ab.off.map((s) => s.serverCpuUsPerRequest ?? 0));
   const targets: Target[] = [
     target(
       'sign-ins/s',
@@ -275,13 +304,23 @@ async function main(): Promise<void> {
       bcryptRun.perSecond,
       0.85,
       {
-        description: 'p99 of successful sign-ins < 2000 ms',
-        pass: signinP99 !== null && signinP99 < 2000,
+        extra: {
+          description: `p99 of successful sign-ins < 2000 ms (p99 ${fmtMs(signinP99)})`,
+          pass: signinP99 !== null && signinP99 < 2000,
+        },
       },
     ),
     target(
       'refresh/s',
       scenarios['refresh']!.rps,
+      'ok/s',
+      'RS256 signatures/s (all cores)',
+      rsaCapacity,
+      0.4,
+    ),
+    target(
+      'refresh/s (default config)',
+      scenarios['refreshDefault']!.rps,
       'ok/s',
       'RS256 signatures/s (all cores)',
       rsaCapacity,
@@ -296,6 +335,32 @@ async function main(): Promise<void> {
       fastifyRps,
       0.7,
     ),
+    target(
+      'GET /.well-known/jwks.json/s (default config)',
+      scenarios['jwksDefault']!.rps,
+      'ok/s',
+      'bare Fastify req/s',
+      fastifyRps,
+      0.7,
+    ),
+    // The server CPU that metrics add to each /auth/me answer, over the CPU of an answer without them. Judged
+    // on CPU rather than req/s: with the load generator on the same two cores, req/s of one configuration
+    // moves by ±15% between rounds on a shared machine, CPU per answer by a few per cent.
+    target(
+      'metrics cost on GET /auth/me (server CPU)',
+      round(cpuOn - cpuOff, 1),
+      'µs/answer more',
+      'µs/answer without metrics',
+      cpuOff,
+      0.05,
+      {
+        atMost: true,
+        extra: {
+          description: `req/s with metrics ${abOn} vs ${abOff} without (${round((abOn / abOff - 1) * 100, 1)}%), informational`,
+          pass: true,
+        },
+      },
+    ),
   ];
 
   const lines = [
@@ -309,12 +374,7 @@ async function main(): Promise<void> {
     '',
     'Janua',
   ];
-  for (const s of Object.values(scenarios)) {
-    lines.push(
-      `  ${s.name.padEnd(28)} ${String(s.rps).padStart(9)} ok/s  p50 ${fmtMs(s.ok.p50Ms).padStart(10)}  p99 ${fmtMs(s.ok.p99Ms).padStart(10)}` +
-        `  429/503 ${s.shed.count} (${s.shed.perSecond}/s, p99 ${fmtMs(s.shed.p99Ms)})  other non-2xx ${s.otherErrors.count}`,
-    );
-  }
+  for (const s of [...Object.values(scenarios), ...ab.on, ...ab.off]) lines.push(scenarioLine(s));
   // Server CPU per answer moves less than req/s when the machine is shared: printed beside the targets.
   const cpu = (s: ScenarioResult) => s.serverCpuUsPerRequest;
   lines.push(
@@ -324,14 +384,18 @@ async function main(): Promise<void> {
       Object.entries(scenarios)
         .map(([k, s]) => `${k} ${cpu(s)}`)
         .join('; '),
+    `  /auth/me metrics on: ${ab.on.map((s) => `${s.rps} ok/s ${cpu(s)} µs`).join(', ')}; ` +
+      `off: ${ab.off.map((s) => `${s.rps} ok/s ${cpu(s)} µs`).join(', ')}`,
+    '',
+    'Daemon memory (VmRSS; peak VmHWM)',
   );
-  lines.push('', 'Targets');
-  for (const t of targets) {
-    lines.push(
-      `  ${t.pass ? 'PASS' : 'FAIL'}  ${t.name.padEnd(28)} ${t.figure} ${t.unit} / ${t.baseline} ${t.baselineName} = ${t.ratio} (target ≥ ${t.required})` +
-        (t.extra ? `; ${t.extra.description}: ${t.extra.pass ? 'yes' : 'no'} (p99 ${fmtMs(signinP99)})` : ''),
-    );
+  for (const [name, m] of Object.entries(memory)) {
+    const fmt = (x: ReturnType<Daemon['memory']>) => (x ? `${x.rssMiB} MiB (peak ${x.peakMiB})` : '-');
+    lines.push(`  ${name.padEnd(8)} idle ${fmt(m.idle)}, after the bench ${fmt(m.after)}`);
   }
+  lines.push('', `Default daemon: ${defaultLinesPerAnswer ?? '-'} info log lines per answer`);
+  lines.push('', 'Targets');
+  for (const t of targets) lines.push(targetLine(t));
   lines.push('');
   process.stdout.write(lines.join('\n'));
 
@@ -345,6 +409,7 @@ async function main(): Promise<void> {
       durationS: DURATION_S,
       cpuBaselineS: CPU_S,
       users: USERS,
+      abRounds: AB_ROUNDS,
       bcryptRounds: BCRYPT_ROUNDS,
     },
     baselines: {
@@ -357,7 +422,10 @@ async function main(): Promise<void> {
       rsaCapacity,
     },
     scenarios,
-    refreshChainBreaks: chainBreaks,
+    metricsAb: ab,
+    memory,
+    defaultLinesPerAnswer,
+    refreshChainBreaks: breaks.n,
     targets,
     allPass: targets.every((t) => t.pass),
   };

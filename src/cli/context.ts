@@ -1,8 +1,8 @@
-import { pino } from 'pino';
 import { loadConfig } from '../core/config/load.js';
 import type { JanuaConfig } from '../core/config/schema.js';
-import { type Container, type ContainerOptions, createContainer, LOG_REDACT } from '../core/container.js';
+import { type Container, type ContainerOptions, createContainer } from '../core/container.js';
 import { JanuaError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
 import { MIGRATIONS } from '../core/store/migrations/index.js';
 import { initializeIfNew, pendingMigrations } from '../core/store/migrator.js';
 import type { Io } from './output.js';
@@ -13,6 +13,7 @@ export interface GlobalOptions {
   databaseUrl?: string;
   dataDir?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 export function configFrom(
@@ -28,6 +29,7 @@ export function configFrom(
       databaseUrl: globals.databaseUrl,
       dataDir: globals.dataDir,
       logLevel: globals.logLevel,
+      logFormat: globals.logFormat,
       ...extra,
     },
   });
@@ -47,10 +49,11 @@ export async function openContainer(
   const config = configFrom(io, globals);
   const logger =
     options.logger ??
-    pino(
-      { level: globals.logLevel ?? (io.env['LOG_LEVEL'] || 'warn'), redact: LOG_REDACT },
-      pino.destination(2),
-    );
+    createLogger({
+      level: globals.logLevel ?? (io.env['LOG_LEVEL'] || 'warn'),
+      format: config.logFormat,
+      fd: 2,
+    });
   const c = createContainer(config, { masterKey: 'lazy', ...options, logger });
   if (options.requireMigrated ?? true) {
     let pending: number;

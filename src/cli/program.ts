@@ -22,6 +22,7 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
     .option('--database-url <url>', 'sqlite:PATH or postgres://… (DATABASE_URL)')
     .option('--data-dir <dir>', 'data directory for the embedded database and master key (JANUA_DATA_DIR)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (LOG_LEVEL)')
+    .option('--log-format <format>', 'json|pretty|auto: pretty on a terminal, JSON otherwise (LOG_FORMAT)')
     .showHelpAfterError('(run `janua help COMMAND` for its options)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();

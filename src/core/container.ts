@@ -1,4 +1,4 @@
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import { PasswordHasher } from './auth/passwords.js';
 import { type Clock, systemClock } from './clock.js';
 import type { JanuaConfig } from './config/schema.js';
@@ -6,6 +6,8 @@ import { loadMasterKey, type MasterKey } from './crypto/master-key.js';
 import { SecretBox } from './crypto/secrets.js';
 import type { Deps } from './deps.js';
 import { KeyRing } from './keys/keyring.js';
+import { createLogger } from './logger.js';
+import { Metrics } from './metrics.js';
 import { createStore } from './store/store.js';
 
 export interface Container extends Deps {
@@ -20,28 +22,15 @@ export interface ContainerOptions {
    */
   masterKey?: 'generate' | 'require' | 'lazy';
   logger?: Logger;
+  /** The registry the logger already counts into (serve makes it first for the log's drop counter). */
+  metrics?: Metrics;
   clock?: Clock;
 }
 
-/** Pino options shared by the daemon and the CLI: secrets never reach a log line. */
-export const LOG_REDACT = {
-  paths: [
-    'req.headers.authorization',
-    'req.headers.cookie',
-    'headers.authorization',
-    'password',
-    '*.password',
-    'refresh_token',
-    '*.refresh_token',
-    'access_token',
-    '*.access_token',
-  ],
-  censor: '[redacted]',
-};
-
 /** Builds config-derived services once; `serve`, `cron`, every admin command and importers start here. */
 export function createContainer(config: JanuaConfig, options: ContainerOptions = {}): Container {
-  const logger = options.logger ?? pino({ level: config.logLevel, redact: LOG_REDACT });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat, fd: 1 });
+  const metrics = options.metrics ?? new Metrics();
   const mode = options.masterKey ?? 'require';
   let masterKey: MasterKey;
   try {
@@ -57,7 +46,10 @@ export function createContainer(config: JanuaConfig, options: ContainerOptions =
     config.bcryptRounds,
     config.passwordHashConcurrency,
     config.passwordHashMaxWaitMs,
+    metrics,
   );
+  metrics.watchPasswordHasher(() => hasher.queue());
+  metrics.watchDbPool(() => store.poolStats());
   return {
     config,
     store,
@@ -67,6 +59,7 @@ export function createContainer(config: JanuaConfig, options: ContainerOptions =
     keys,
     hasher,
     logger,
+    metrics,
     async close() {
       keys.stop();
       await store.destroy();

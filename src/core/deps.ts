@@ -5,6 +5,7 @@ import type { JanuaConfig } from './config/schema.js';
 import type { MasterKey } from './crypto/master-key.js';
 import type { SecretBox } from './crypto/secrets.js';
 import type { KeyRing } from './keys/keyring.js';
+import type { Metrics } from './metrics.js';
 import type { Store } from './store/store.js';
 
 /** Everything a service may use. Each service takes only the part it needs: `Pick<Deps, 'store' | 'clock'>`. */
@@ -17,4 +18,5 @@ export interface Deps {
   keys: KeyRing;
   hasher: PasswordHasher;
   logger: Logger;
+  metrics: Metrics;
 }

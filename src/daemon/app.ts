@@ -7,14 +7,14 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { LOG_REDACT } from '../core/container.js';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Deps } from '../core/deps.js';
 import { OutageWatch } from '../core/store/outage.js';
 import { JANUA_VERSION } from '../core/version.js';
 import { registerErrorHandling } from './errors.js';
 import { acceptEmptyJsonBody } from './json-body.js';
 import { LazyChildLogger } from './lazy-logger.js';
+import { type RequestObserver, requestObserver } from './observe.js';
 import { authentication } from './plugins/authenticate.js';
 import { maintenanceGate } from './plugins/maintenance.js';
 import { rateLimit } from './plugins/rate-limit.js';
@@ -24,6 +24,7 @@ import { requestId } from './request-id.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { rbacRoutes } from './routes/rbac.js';
 import { roleRoutes } from './routes/roles.js';
@@ -33,11 +34,28 @@ import { ErrorBody } from './schemas.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
 export interface AppOptions {
-  /** Log requests (serve: yes; in-process tests: no). */
+  /** Log through the container's logger, one access line per request (serve: yes; in-process tests: no). */
   logger?: boolean;
+  /** What records each answer (serve shares it with the JWKS lane); by default made from `logger`. */
+  observer?: RequestObserver | undefined;
   counterStore?: CounterStore;
   /** Logs database outages once per transition (serve hands in the one its key reloads report to). */
   outage?: OutageWatch;
+}
+
+/**
+ * Fastify's own request lines ("incoming request" and "request completed", two per request) give way to
+ * the one access line of observe.ts; "incoming request" is kept at debug, where a request that never
+ * completes can be found by its id. Fastify's other lines (a failed response stream, a serializer error)
+ * stay as they are.
+ */
+class AccessLogController extends LogController {
+  override incomingRequest(request: Parameters<LogController['incomingRequest']>[0]): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+  override requestCompleted(...args: Parameters<LogController['requestCompleted']>): void {
+    if (args[0]) super.requestCompleted(...args);
+  }
 }
 
 /**
@@ -61,12 +79,14 @@ function validators() {
 
 export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = deps;
+  const observe = 'observer' in options ? options.observer : requestObserver(deps, { log: !!options.logger });
   const app = Fastify({
-    logger: options.logger ? { level: config.logLevel, redact: LOG_REDACT } : false,
     // Only with a real (pino) logger; a route-level log level changes what the child writes, so with one
     // the child is made as Fastify would.
     ...(options.logger
       ? {
+          loggerInstance: deps.logger as FastifyBaseLogger,
+          logController: new AccessLogController({ requestIdLogLabel: 'request_id' }),
           childLoggerFactory: (logger, bindings, opts) =>
             opts.level
               ? logger.child(bindings, opts)
@@ -98,6 +118,20 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     reply.header('x-request-id', request.id);
     done();
   });
+  if (observe) {
+    app.addHook('onResponse', (request, reply, done) => {
+      observe({
+        method: request.method,
+        route: request.is404 ? undefined : request.routeOptions.url,
+        url: request.url,
+        status: reply.statusCode,
+        durationMs: reply.elapsedTime,
+        requestId: request.id,
+        ip: request.ip,
+      });
+      done();
+    });
+  }
   if (config.corsOrigins.length) {
     await app.register(cors, {
       origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
@@ -140,6 +174,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     outage,
   });
   await app.register(wellKnownRoutes, { deps });
+  if (config.metricsEnabled) await app.register(metricsRoutes, { deps });
   await app.register(authRoutes, { prefix: '/api/v1/auth', deps });
   await app.register(adminRoutes, { prefix: '/api/v1', deps });
   await app.register(organizationRoutes, { prefix: '/api/v1', deps });

@@ -114,8 +114,9 @@ export function registerErrorHandling(
       opts.outage?.observe(err.cause);
       request.log.debug({ code: err.code, reason: err.reason }, err.message);
     } else if (err.code === 'SERVICE_UNAVAILABLE' && err.retryAfter !== undefined) {
-      // Load shedding is the server working as designed: one line per shed request at info, not warn.
-      request.log.info({ code: err.code }, err.message);
+      // Load shedding is the server working as designed: its access line (503) and
+      // janua_password_hash_shed_total tell it; the reason is written at debug, not as a second info line.
+      request.log.debug({ code: err.code }, err.message);
       // Pace the excess: a client that retries at once gets its answer after a short pause, so a retry
       // loop costs the server a few requests a second instead of taking the cores the hashes run on.
       if (shedDelayMs > 0 && held < MAX_HELD) {

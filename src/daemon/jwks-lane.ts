@@ -15,20 +15,25 @@
  * - `TRUST_PROXY` on: the client's address then comes from `X-Forwarded-For`, as Fastify reads it;
  * - CORS configured: @fastify/cors adds headers to every answer (`Vary: Origin` among them, which shared
  *   caches need), with or without an `Origin` header;
- * - request logging on (LOG_LEVEL info or more verbose): every request is logged by Fastify;
+ * - LOG_LEVEL debug or trace: Fastify logs each request as it comes in, before its access line;
  * - the daemon stopping: Fastify answers 503 and closes the connection.
+ *
+ * What the router records about a request (its access line at info, the request histogram), the lane
+ * records too, through the same observer (observe.ts): a request answered here looks the same in the log
+ * and in the metrics as one answered by the route.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { JanuaConfig } from '../core/config/schema.js';
 import type { Deps } from '../core/deps.js';
+import type { RequestObserver } from './observe.js';
 import { whitelistCheck } from './plugins/rate-limit.js';
 import { requestId } from './request-id.js';
 import { JWKS_HEADERS, JWKS_PATH } from './routes/well-known.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
-/** Log levels at which Fastify logs every request (it logs them at info). */
-const REQUEST_LOGGING_LEVELS = new Set(['info', 'debug', 'trace']);
+/** Log levels at which Fastify logs every incoming request (see AccessLogController in app.ts). */
+const INCOMING_LOGGING_LEVELS = new Set(['debug', 'trace']);
 
 export interface JwksLane {
   /** Answers the request and returns true, or returns false and leaves it to Fastify. */
@@ -59,10 +64,11 @@ export function jwksLane(
       'rateLimitEnabled' | 'rateLimitWhitelist' | 'trustProxy' | 'corsOrigins' | 'logLevel'
     >;
   },
+  observe?: RequestObserver,
 ): JwksLane {
   const { config } = deps;
   const off =
-    config.trustProxy || config.corsOrigins.length > 0 || REQUEST_LOGGING_LEVELS.has(config.logLevel);
+    config.trustProxy || config.corsOrigins.length > 0 || INCOMING_LOGGING_LEVELS.has(config.logLevel);
   const uncounted = config.rateLimitEnabled ? whitelistCheck(config.rateLimitWhitelist) : () => true;
   let open = !off;
   return {
@@ -70,16 +76,27 @@ export function jwksLane(
       if (!open || req.method !== 'GET' || req.url !== JWKS_PATH) return false;
       const ip = req.socket.remoteAddress;
       if (ip === undefined || !uncounted(ip)) return false;
+      const started = observe ? performance.now() : 0;
+      const id = requestId(req);
       const body = deps.keys.jwksJson();
       // The order Fastify would write them in: security headers (cache-control among them, replaced by
       // the JWKS's own), the request id, then the route's.
       res.writeHead(200, {
         ...SECURITY_HEADERS,
-        'x-request-id': requestId(req),
+        'x-request-id': id,
         ...JWKS_HEADERS,
         'content-length': body.length,
       });
       res.end(body);
+      observe?.({
+        method: 'GET',
+        route: JWKS_PATH,
+        url: JWKS_PATH,
+        status: 200,
+        durationMs: performance.now() - started,
+        requestId: id,
+        ip,
+      });
       return true;
     },
     close() {

@@ -8,6 +8,7 @@ import { OutageWatch } from '../core/store/outage.js';
 import { bootstrapAdmin } from '../core/users/bootstrap.js';
 import { buildApp } from './app.js';
 import { installJwksLane, jwksLane } from './jwks-lane.js';
+import { requestObserver } from './observe.js';
 
 export interface Running {
   app: FastifyInstance;
@@ -48,8 +49,11 @@ export async function startServer(c: Container): Promise<Running> {
   await bootstrapAdmin(c);
   c.hasher.warmUp().catch(() => {});
 
-  const app = await buildApp(c, { logger: config.logLevel !== 'silent', outage });
-  const lane = jwksLane(c);
+  const logs = config.logLevel !== 'silent';
+  const observer = requestObserver(c, { log: logs });
+  if (config.metricsEnabled) c.metrics.collectProcessMetrics();
+  const app = await buildApp(c, { logger: logs, observer, outage });
+  const lane = jwksLane(c, observer);
   if (!installJwksLane(app, lane))
     logger.warn('JWKS fast lane not installed: every request goes through the router');
   // While stopping, every response closes its connection. app.close() closes idle keep-alive sockets only

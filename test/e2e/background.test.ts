@@ -78,9 +78,36 @@ for (const dialect of dialects()) {
           nodes.every((n) => pidOf(n.node) === d.child.pid),
           `runs only on the scheduling node: ${JSON.stringify(nodes)}`,
         );
-        assert.ok(
-          d.logs.some((l) => l.includes('"job":"cleanup.attempts"') && l.includes('"outcome":"succeeded"')),
+        // Log lines are written asynchronously: wait for the run's line rather than expect it at once.
+        await until(
+          async () =>
+            d.logs.some((l) => l.includes('"job":"cleanup.attempts"') && l.includes('"outcome":"succeeded"')),
+          5000,
+          'the run logged',
         );
+        // The runs are counted in the metrics, and the queue's depth is read at each scrape.
+        await store.db
+          .insertInto('jobs')
+          .values({
+            id: '00000000-0000-4000-8000-00000000abcd',
+            kind: 'nobody.handles',
+            payload: '{}',
+            state: 'pending',
+            run_at: new Date(),
+            attempts: 0,
+            max_attempts: 1,
+            idempotency_key: null,
+            claim_id: null,
+            last_error: null,
+            created_at: new Date(),
+            updated_at: new Date(),
+            finished_at: null,
+          })
+          .execute();
+        const metrics = await (await fetch(`${d.url}/metrics`)).text();
+        assert.match(metrics, /janua_job_runs_total\{job="cleanup\.attempts",outcome="success"\} [1-9]/);
+        assert.match(metrics, /janua_job_run_duration_seconds_count\{job="cleanup\.attempts"\} [1-9]/);
+        assert.match(metrics, /janua_jobs\{kind="nobody\.handles",state="pending"\} 1/);
       } finally {
         await store.destroy();
       }
@@ -123,6 +150,21 @@ if (dialects().includes('postgres') && PG_URL) {
           30_000,
           'five scheduled slots',
         );
+        const runsNow = await store.db
+          .selectFrom('cron_runs')
+          .select('id')
+          .where('job', '=', 'cleanup.attempts')
+          .where('outcome', '=', 'succeeded')
+          .where('trigger', '=', 'schedule')
+          .execute();
+        // Log lines are written asynchronously: let those of the finished runs arrive.
+        const logged = () =>
+          nodes.flatMap((n) =>
+            n.logs.filter(
+              (l) => l.includes('"job":"cleanup.attempts"') && l.includes('"outcome":"succeeded"'),
+            ),
+          ).length;
+        await until(async () => logged() >= runsNow.length, 5000, 'the run lines');
         const ranLines = nodes.flatMap((n) =>
           n.logs.filter((l) => l.includes('"job":"cleanup.attempts"') && l.includes('"outcome":"succeeded"')),
         );

@@ -34,7 +34,8 @@ for (const dialect of dialects()) {
     let call: Call;
     let store: Store;
 
-    e2eDaemon(dialect, { MAX_SESSIONS_PER_USER: String(MAX_SESSIONS) }, (f) => {
+    // At debug the daemon logs each request as it comes in (the SIGTERM test waits for that line).
+    e2eDaemon(dialect, { MAX_SESSIONS_PER_USER: String(MAX_SESSIONS), LOG_LEVEL: 'debug' }, (f) => {
       ({ d, call, store } = f);
     });
 

@@ -52,12 +52,21 @@ export interface Daemon {
   url: string;
   env: Record<string, string>;
   child: ChildProcess;
+  /** stdout's lines and stderr's chunks, in arrival order. */
   logs: string[];
+  /** stdout's lines only (the daemon's log). */
+  stdout: string[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** Log levels that keep the "listening" line (info) out of the log. */
 const QUIET_LEVELS = new Set(['warn', 'error', 'fatal', 'silent']);
+
+/** Whether the daemon's "listening" line will be a JSON line this helper can read its address from. */
+function listeningLineReadable(env: Record<string, string>, args: string[]): boolean {
+  const pretty = env['LOG_FORMAT'] === 'pretty' || args.includes('pretty');
+  return !pretty && !QUIET_LEVELS.has(env['LOG_LEVEL'] ?? '');
+}
 
 /**
  * Starts `janua serve --port 0` and waits for its "listening" log line; at a level quieter than info, on a
@@ -78,7 +87,7 @@ export async function startDaemon(opts: {
     BCRYPT_ROUNDS: '4',
     ...opts.env,
   });
-  const quietPort = QUIET_LEVELS.has(env['LOG_LEVEL'] ?? '') ? await freePort() : undefined;
+  const quietPort = listeningLineReadable(env, opts.args ?? []) ? undefined : await freePort();
   const child = spawn(
     process.execPath,
     [BIN, 'serve', '--port', String(quietPort ?? 0), ...(opts.args ?? [])],
@@ -88,6 +97,7 @@ export async function startDaemon(opts: {
     },
   );
   const logs: string[] = [];
+  const stdout: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(
@@ -101,6 +111,7 @@ export async function startDaemon(opts: {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         logs.push(line);
+        stdout.push(line);
         try {
           const rec = JSON.parse(line) as { msg?: string; address?: string };
           if (rec.msg?.startsWith('janua listening on') && rec.address) {
@@ -145,13 +156,15 @@ export async function startDaemon(opts: {
     env,
     child,
     logs,
+    stdout,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) {
         dir.remove(); // it exited on its own (or was stopped before); idempotent
         return child.exitCode;
       }
       child.kill(signal);
-      const [code] = (await once(child, 'exit')) as [number | null];
+      // 'close', not 'exit': by then its output has been read to the end.
+      const [code] = (await once(child, 'close')) as [number | null];
       dir.remove();
       return code;
     },

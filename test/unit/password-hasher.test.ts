@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PasswordHasher } from '../../src/core/auth/passwords.js';
 import { isJanuaError, type JanuaError } from '../../src/core/errors.js';
+import { Metrics } from '../../src/core/metrics.js';
 
 async function burst(hasher: PasswordHasher, n: number) {
   const results = await Promise.allSettled(
@@ -79,5 +80,36 @@ describe('PasswordHasher load shedding', () => {
     assertShed(
       results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason),
     );
+  });
+
+  it('reports its queue and counts waits and shed requests in its metrics', async () => {
+    const metrics = new Metrics();
+    // As the queueing test above: one runs, one waits for it, eight are shed.
+    const hasher = new PasswordHasher(10, 1, 100, metrics);
+    const pending = Array.from({ length: 10 }, (_, i) => hasher.hash(`Password-${i}!`));
+    assert.deepEqual(hasher.queue(), { running: 1, queued: 1 });
+    const reservation = hasher.reserve.bind(hasher);
+    assert.throws(reservation, (err: JanuaError) => err.code === 'SERVICE_UNAVAILABLE');
+    const results = await Promise.allSettled(pending);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 2);
+    assert.deepEqual(hasher.queue(), { running: 0, queued: 0 });
+    const wait = await metrics.passwordHashWait.get();
+    const count = wait.values.find((v) => v.metricName === 'janua_password_hash_wait_seconds_count');
+    assert.equal(count?.value, 2, 'both hashes that ran waited for a slot (one of them for the other)');
+    const sum = wait.values.find((v) => v.metricName === 'janua_password_hash_wait_seconds_sum');
+    assert.ok((sum?.value ?? 0) > 0, 'the second one waited for the first');
+    assert.equal(
+      (await metrics.passwordHashShed.get()).values[0]?.value,
+      9,
+      'eight in the burst, one reserve',
+    );
+  });
+
+  it('a reserved place counts as queued until it is used or released', () => {
+    const hasher = new PasswordHasher(4, 2, 0);
+    const place = hasher.reserve();
+    assert.deepEqual(hasher.queue(), { running: 0, queued: 1 });
+    place.release();
+    assert.deepEqual(hasher.queue(), { running: 0, queued: 0 });
   });
 });

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { LOG_REDACT } from '../../core/container.js';
 import { cronStatus } from '../../core/jobs/cron-status.js';
 import { runScheduledJob } from '../../core/jobs/run-scheduled.js';
 import { findScheduledJob, SCHEDULED_JOBS } from '../../core/jobs/scheduled.js';
 import { logRun, Scheduler } from '../../core/jobs/scheduler.js';
+import { createLogger, flushLogger } from '../../core/logger.js';
 import { configFrom, type GlobalOptions, withContainer } from '../context.js';
 import { EXIT, ExitWith } from '../exit-codes.js';
 import { emitResult, type Io, table } from '../output.js';
@@ -26,7 +25,7 @@ export function registerCron(program: Command, io: Io, signals: ServeSignals): v
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       // A foreground process like `serve`: its run lines go to stdout at the configured level (info).
       const config = configFrom(io, globals);
-      const logger = pino({ level: config.logLevel, redact: LOG_REDACT });
+      const logger = createLogger({ level: config.logLevel, format: config.logFormat, fd: 1 });
       await withContainer(io, globals, { masterKey: 'lazy', logger }, async (c) => {
         const scheduler = new Scheduler(c, {
           shutdownGraceMs: c.config.shutdownGraceSeconds * 1000,
@@ -40,6 +39,7 @@ export function registerCron(program: Command, io: Io, signals: ServeSignals): v
         await scheduler.stop();
         logger.info('stopped');
       });
+      await flushLogger(logger);
     });
 
   cron

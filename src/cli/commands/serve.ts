@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { createContainer, LOG_REDACT } from '../../core/container.js';
+import { createContainer } from '../../core/container.js';
+import { createLogger, flushLogger } from '../../core/logger.js';
+import { Metrics } from '../../core/metrics.js';
 import { startServer } from '../../daemon/serve.js';
 import { configFrom, type GlobalOptions } from '../context.js';
 import type { Io } from '../output.js';
@@ -41,19 +42,29 @@ export function registerServe(program: Command, io: Io, signals: ServeSignals): 
           migrateOnStart: opts.migrate === false ? false : undefined,
           scheduler: opts.scheduler === false ? false : undefined,
         });
-        const logger = pino({ level: config.logLevel, redact: LOG_REDACT });
-        const c = createContainer(config, { masterKey: 'generate', logger });
+        const metrics = new Metrics();
+        const logger = createLogger({
+          level: config.logLevel,
+          format: config.logFormat,
+          fd: 1,
+          buffered: true,
+          onDrop: () => metrics.logLinesDropped.inc(),
+        });
+        const c = createContainer(config, { masterKey: 'generate', logger, metrics });
         let running: Awaited<ReturnType<typeof startServer>>;
         try {
           running = await startServer(c);
         } catch (err) {
           await c.close();
+          await flushLogger(logger);
           throw err;
         }
         const signal = await signals.stopRequested;
         logger.info({ signal }, 'stopping: finishing in-flight requests');
         await running.stop();
         logger.info('stopped');
+        // Every line of a clean stop is written before the process exits.
+        await flushLogger(logger);
       },
     );
 }

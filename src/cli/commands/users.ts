@@ -27,7 +27,6 @@ import { createUser } from '../../core/users/service.js';
 import { confirmOnTty, needsConfirmation } from '../confirm.js';
 import { type GlobalOptions, withContainer } from '../context.js';
 import { EXIT, ExitWith } from '../exit-codes.js';
-import { startImportProgress } from '../import-progress.js';
 import { int } from '../options.js';
 import { emitResult, type Io, table } from '../output.js';
 
@@ -370,7 +369,12 @@ export function registerUsers(program: Command, io: Io): void {
         const input = path ? createReadStream(path, { encoding: 'utf8' }) : stdinText();
         // On a terminal: a live progress line on stderr; the per-record report still goes to stdout unless
         // stdout is that same person's terminal (then only the failures, drawn above the progress line).
-        const progress = !o.json && io.terminal ? startImportProgress(io.terminal, !!o.dryRun) : undefined;
+        // Ink (with React and its layout engine, ~40 MiB resident) is loaded only to draw it: every other
+        // command, and `janua serve`, runs without it.
+        const progress =
+          !o.json && io.terminal
+            ? (await import('../import-progress.js')).startImportProgress(io.terminal, !!o.dryRun)
+            : undefined;
         const everyRecord = !progress || !io.stdoutIsTerminal;
         const summary = await importUsers(
           c,

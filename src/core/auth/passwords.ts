@@ -2,6 +2,7 @@ import bcrypt from 'bcrypt';
 import type { JanuaConfig } from '../config/schema.js';
 import { randomToken } from '../crypto/secrets.js';
 import { JanuaError, validation } from '../errors.js';
+import type { HashQueueStats, Metrics } from '../metrics.js';
 import { breaksTextRule, textRuleError } from '../text.js';
 
 /** bcrypt reads at most 72 bytes; longer passwords are refused rather than silently truncated. */
@@ -60,8 +61,14 @@ export class PasswordHasher {
     private readonly rounds: number,
     private readonly concurrency: number,
     private readonly maxWaitMs: number,
+    private readonly metrics?: Pick<Metrics, 'passwordHashWait' | 'passwordHashShed'>,
   ) {
     this.avgMs = 250 * 2 ** (rounds - 12);
+  }
+
+  /** Hashes running now, and those waiting for a slot or holding a reserved place (metrics). */
+  queue(): HashQueueStats {
+    return { running: this.running, queued: this.waiting.length + this.reserved };
   }
 
   /** Throws 503 + Retry-After when one more hash would wait longer than `maxWaitMs` for a slot. */
@@ -70,6 +77,7 @@ export class PasswordHasher {
     if (ahead < this.concurrency) return;
     const expectedWait = ((ahead - this.concurrency + 1) / this.concurrency) * this.avgMs;
     if (expectedWait > this.maxWaitMs) {
+      this.metrics?.passwordHashShed.inc();
       throw new JanuaError('SERVICE_UNAVAILABLE', 'Too many sign-in requests at once; retry shortly', {
         retryAfter: Math.max(1, Math.ceil(expectedWait / 1000)),
       });
@@ -78,12 +86,14 @@ export class PasswordHasher {
 
   private async slot<T>(fn: () => Promise<T>, admitted = false): Promise<T> {
     if (!admitted) this.admit();
+    const queued = performance.now();
     if (this.running >= this.concurrency) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.running++;
     }
     const started = performance.now();
+    this.metrics?.passwordHashWait.observe((started - queued) / 1000);
     try {
       return await fn();
     } finally {

@@ -5,8 +5,17 @@
 import { randomUUID } from 'node:crypto';
 import { hashToken, randomToken, sha256Hex } from '../crypto/secrets.js';
 import type { Deps } from '../deps.js';
-import { conflict, forbidden, JanuaError, tokenError, unauthenticated, validation } from '../errors.js';
+import {
+  conflict,
+  forbidden,
+  isJanuaError,
+  JanuaError,
+  tokenError,
+  unauthenticated,
+  validation,
+} from '../errors.js';
 import { audit, emit, type RequestContext } from '../events/events.js';
+import type { SignInOutcome } from '../metrics.js';
 import { perOwner } from '../per-owner.js';
 import { Coalescer } from '../store/coalesce.js';
 import { signInAttempts } from '../store/repos/attempts.js';
@@ -34,7 +43,7 @@ export interface SignedIn {
   tokens: TokenPair;
 }
 
-type AuthDeps = Pick<Deps, 'config' | 'store' | 'clock' | 'keys' | 'hasher'>;
+type AuthDeps = Pick<Deps, 'config' | 'store' | 'clock' | 'keys' | 'hasher' | 'metrics'>;
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -104,14 +113,37 @@ export async function signIn(
   input: { email: string; password: string },
   ctx: RequestContext,
 ): Promise<SignedIn> {
-  const email = normalizeEmail(input.email);
-  if (Buffer.byteLength(input.password, 'utf8') > MAX_PASSWORD_BYTES) throw unauthenticated();
-  // Shed before anything is counted or read: a request the server cannot hash for soon is not an attempt.
-  const reservation = deps.hasher.reserve();
   try {
-    return await signInReserved(deps, email, input.password, reservation, ctx);
-  } finally {
-    reservation.release();
+    const email = normalizeEmail(input.email);
+    if (Buffer.byteLength(input.password, 'utf8') > MAX_PASSWORD_BYTES) throw unauthenticated();
+    // Shed before anything is counted or read: a request the server cannot hash for soon is not an attempt.
+    const reservation = deps.hasher.reserve();
+    try {
+      const signedIn = await signInReserved(deps, email, input.password, reservation, ctx);
+      deps.metrics.signIns.inc({ outcome: 'success' });
+      return signedIn;
+    } finally {
+      reservation.release();
+    }
+  } catch (err) {
+    deps.metrics.signIns.inc({ outcome: signInOutcome(err) });
+    throw err;
+  }
+}
+
+/** How a refused sign-in ended, from the error it throws (each refusal below throws one of these). */
+function signInOutcome(err: unknown): SignInOutcome {
+  if (!isJanuaError(err)) return 'error';
+  switch (err.code) {
+    case 'SERVICE_UNAVAILABLE':
+      return 'shed';
+    case 'AUTHORIZATION_ERROR':
+      return 'suspended';
+    case 'AUTHENTICATION_ERROR':
+      // A lockout tells the client when to retry; a wrong password or unknown email does not.
+      return err.retryAfter === undefined ? 'invalid_credentials' : 'locked';
+    default:
+      return 'error';
   }
 }
 
@@ -243,8 +275,10 @@ async function openSession(
 }
 
 async function tokenPair(deps: AuthDeps, user: User, sessionId: string, refresh: string): Promise<TokenPair> {
+  const access = await signAccessToken(deps, { userId: user.id, sessionId, email: user.email });
+  deps.metrics.tokensIssued.inc({ type: 'refresh' });
   return {
-    access_token: await signAccessToken(deps, { userId: user.id, sessionId, email: user.email }),
+    access_token: access,
     refresh_token: refresh,
     token_type: 'bearer',
     expires_in: deps.config.accessTokenMinutes * 60,
@@ -310,8 +344,10 @@ async function rotateChecked(deps: AuthDeps, token: string, ctx: RequestContext)
     await sessions.touch(tx, session.id, now, expiresAt);
     return { kind: 'ok' as const, user, session: { ...session, lastUsedAt: now, expiresAt } };
   });
-  if (outcome.kind === 'reused')
+  if (outcome.kind === 'reused') {
+    deps.metrics.refreshReuse.inc();
     throw tokenError('Refresh token was already used; the session has been revoked');
+  }
   if (outcome.kind === 'invalid') throw tokenError('Invalid or expired refresh token');
   return {
     user: outcome.user,

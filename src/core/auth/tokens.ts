@@ -5,6 +5,7 @@ import type { JanuaConfig } from '../config/schema.js';
 import { tokenError } from '../errors.js';
 import type { KeyRing } from '../keys/keyring.js';
 import { SIGNING_ALG } from '../keys/keys.js';
+import type { Metrics } from '../metrics.js';
 import { perOwner } from '../per-owner.js';
 import { SignerPool } from './signer-pool.js';
 
@@ -31,7 +32,7 @@ export interface TokenDeps {
  * every token is checked with jose's `jwtVerify` like any client would (tests/e2e).
  */
 export async function signAccessToken(
-  deps: TokenDeps,
+  deps: TokenDeps & { metrics: Pick<Metrics, 'tokensIssued'> },
   subject: { userId: string; sessionId: string; email: string; org?: string },
 ): Promise<string> {
   const { kid, key } = deps.keys.signer();
@@ -49,7 +50,9 @@ export async function signAccessToken(
   };
   if (subject.org) claims['org'] = subject.org;
   const input = `${b64json({ alg: SIGNING_ALG, kid, typ: 'JWT' })}.${b64json(claims)}`;
-  return `${input}.${await signers.sign(kid, key, input)}`;
+  const token = `${input}.${await signers.sign(kid, key, input)}`;
+  deps.metrics.tokensIssued.inc({ type: 'access' });
+  return token;
 }
 
 const b64json = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');

@@ -64,6 +64,9 @@ export interface JanuaConfig {
   corsOrigins: string[];
   bodyLimitBytes: number;
   logLevel: string;
+  logFormat: 'auto' | 'json' | 'pretty';
+  metricsEnabled: boolean;
+  metricsToken: string | undefined;
   adminBootstrapEmail: string | undefined;
   adminBootstrapPassword: string | undefined;
   scheduler: boolean;
@@ -415,7 +418,31 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'enum',
     default: 'info',
     values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
-    doc: 'Log level of the structured (JSON) log on stdout.',
+    doc: 'Log level. `janua serve` logs to stdout, one access line per request at `info`; operator commands log to stderr.',
+  },
+  {
+    key: 'logFormat',
+    env: 'LOG_FORMAT',
+    flag: 'log-format',
+    type: 'enum',
+    default: 'auto',
+    values: ['auto', 'json', 'pretty'],
+    doc: '`json`: one JSON object per line (for log collectors); `pretty`: one readable line per event; `auto`: pretty on a terminal, JSON otherwise.',
+  },
+  {
+    key: 'metricsEnabled',
+    env: 'METRICS_ENABLED',
+    type: 'bool',
+    default: true,
+    doc: 'Serve Prometheus metrics at `GET /metrics` (and count HTTP requests for them).',
+  },
+  {
+    key: 'metricsToken',
+    env: 'METRICS_TOKEN',
+    type: 'string',
+    default: undefined,
+    secret: true,
+    doc: 'When set, `GET /metrics` requires `Authorization: Bearer <token>`. Without it the endpoint is open: keep it on an internal network.',
   },
   {
     key: 'adminBootstrapEmail',

@@ -5,6 +5,7 @@
  * back what is left (job leases, the scheduler's lease) so another node carries on.
  */
 import type { Deps } from '../deps.js';
+import { jobs } from '../store/repos/jobs.js';
 import type { JobKind } from './kinds.js';
 import { type EventConsumer, OutboxDrain } from './outbox-drain.js';
 import { PgJobListener } from './pg-listener.js';
@@ -13,6 +14,10 @@ import type { RunReport } from './run-scheduled.js';
 import type { ScheduledJob } from './scheduled.js';
 import { logRun, Scheduler } from './scheduler.js';
 import { JobWorkers, type WorkerOptions } from './workers.js';
+
+/** Metric label values (janua_jobs_processed_total, janua_job_runs_total). */
+const ATTEMPT_OUTCOME = { succeeded: 'success', failed: 'failure', dead: 'dead' } as const;
+const RUN_OUTCOME = { succeeded: 'success', failed: 'failure', skipped: 'skipped' } as const;
 
 export interface BackgroundOptions {
   scheduler: boolean;
@@ -33,11 +38,16 @@ export interface Background {
 
 export function startBackground(deps: Deps, options: BackgroundOptions): Background {
   const graceMs = deps.config.shutdownGraceSeconds * 1000;
+  const { metrics } = deps;
   const workers = new JobWorkers(deps, options.kinds ?? jobKinds(deps), {
     pollMs: deps.config.jobsPollMs,
     shutdownGraceMs: graceMs,
-    ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
+    onAttempt: (kind, outcome, ms) => {
+      metrics.jobsProcessed.inc({ kind, outcome: ATTEMPT_OUTCOME[outcome] });
+      options.onAttempt?.(kind, outcome, ms);
+    },
   });
+  metrics.setJobDepthProvider(() => jobs.depth(deps.store.db));
   const drain = new OutboxDrain(deps, options.consumers ?? eventConsumers(deps), {
     pollMs: deps.config.jobsPollMs,
   });
@@ -52,6 +62,7 @@ export function startBackground(deps: Deps, options: BackgroundOptions): Backgro
           shutdownGraceMs: graceMs,
           onRun: (r) => {
             logRun(deps.logger, r);
+            metrics.jobRunFinished(r.job, RUN_OUTCOME[r.outcome], r.duration_ms / 1000);
             options.onRun?.(r);
           },
         },
@@ -70,6 +81,7 @@ export function startBackground(deps: Deps, options: BackgroundOptions): Backgro
     stop() {
       stopping ??= (async () => {
         await Promise.all([workers.stop(), drain.stop(), scheduler?.stop(), listener?.stop()]);
+        metrics.setJobDepthProvider(undefined);
       })();
       return stopping;
     },

@@ -473,7 +473,7 @@ export async function transferOwnership(
  * `null`. Only members (and platform admins) may switch into an organization.
  */
 export async function switchOrganization(
-  deps: Pick<Deps, 'store' | 'clock' | 'keys' | 'config'>,
+  deps: Pick<Deps, 'store' | 'clock' | 'keys' | 'config' | 'metrics'>,
   who: { user: User; sessionId: string },
   orgId: string | null,
 ): Promise<{

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
+import type { PoolStats } from '../metrics.js';
 import type { Dialect } from './migrations/types.js';
 import { refusingNul } from './nul-guard.js';
 import type { Database } from './schema.js';
@@ -17,6 +18,8 @@ export interface Store {
   transaction<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Cheap round trip for health checks. */
   ping(): Promise<void>;
+  /** Connection use right now, from the pool's own counters (no query): for metrics. */
+  poolStats(): PoolStats;
   destroy(): Promise<void>;
 }
 
@@ -26,6 +29,7 @@ pg.types.setTypeParser(20, (v: string) => Number(v));
 export function createStore(databaseUrl: string, options: { poolSize?: number } = {}): Store {
   let dialect: Dialect;
   let db: Kysely<Database>;
+  let poolStats: () => PoolStats;
   if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) {
     dialect = 'postgres';
     const pool = new pg.Pool({
@@ -41,12 +45,15 @@ export function createStore(databaseUrl: string, options: { poolSize?: number } 
     // with an unhandled 'error' event. The failure surfaces in that client's next query instead, and the
     // pool drops the client when it is released.
     pool.on('connect', (client) => client.on('error', () => {}));
+    poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
     db = new Kysely<Database>({ dialect: refusingNul(new PostgresDialect({ pool })) });
   } else {
     dialect = 'sqlite';
     const filename = databaseUrl.slice('sqlite:'.length);
     if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
-    db = new Kysely<Database>({ dialect: refusingNul(new Sqlite3Dialect({ filename })) });
+    const sqlite = new Sqlite3Dialect({ filename });
+    db = new Kysely<Database>({ dialect: refusingNul(sqlite) });
+    poolStats = () => sqlite.poolStats();
   }
   return {
     db,
@@ -63,6 +70,7 @@ export function createStore(databaseUrl: string, options: { poolSize?: number } 
     ping: async () => {
       await sql`select 1`.execute(db);
     },
+    poolStats: () => poolStats(),
     destroy: () => db.destroy(),
   };
 }

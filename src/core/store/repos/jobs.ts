@@ -301,6 +301,20 @@ export const jobs = {
     return rows.map((r) => ({ kind: r.kind, state: r.state as JobState, count: Number(r.count) }));
   },
 
+  /**
+   * Jobs waiting, running, failed (to be retried) or dead, per kind and state: the queue's depth (metrics).
+   * Succeeded and cancelled jobs, kept for a while only to be listed, are not counted.
+   */
+  async depth(ex: Executor): Promise<Array<{ kind: string; state: JobState; count: number }>> {
+    const rows = await ex
+      .selectFrom('jobs')
+      .select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('count')])
+      .where('state', 'in', ['pending', 'running', 'failed', 'dead'])
+      .groupBy(['kind', 'state'])
+      .execute();
+    return rows.map((r) => ({ kind: r.kind, state: r.state as JobState, count: Number(r.count) }));
+  },
+
   /** Deletes up to `limit` jobs in `states` last changed before `before`; returns how many. */
   async deleteFinished(
     ex: Executor,

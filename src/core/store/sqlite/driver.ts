@@ -25,6 +25,7 @@ import {
   SqliteQueryCompiler,
 } from 'kysely';
 import sqlite3 from 'sqlite3';
+import type { PoolStats } from '../../metrics.js';
 
 /** Values SQLite cannot bind as they are: the in-direction of the SQLite codec (see ../codec.ts). */
 function bindable(value: unknown): unknown {
@@ -154,12 +155,23 @@ class SqliteConnection implements DatabaseConnection {
 
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
+  /** Callers waiting for the lock, and whether someone holds it (metrics). */
+  waiting = 0;
+  held = false;
   lock(): Promise<() => void> {
     let release!: () => void;
     const next = new Promise<void>((r) => {
       release = r;
     });
-    const ready = this.tail.then(() => release);
+    this.waiting++;
+    const ready = this.tail.then(() => {
+      this.waiting--;
+      this.held = true;
+      return () => {
+        this.held = false;
+        release();
+      };
+    });
     this.tail = this.tail.then(() => next);
     return ready;
   }
@@ -238,6 +250,14 @@ class SqliteDriver implements Driver {
     }
   }
 
+  /** The writer (busy while locked or running a statement) and the readers (busy with a query in flight). */
+  poolStats(): PoolStats {
+    const writerBusy = this.mutex.held || (this.writer?.inflight ?? 0) > 0 ? 1 : 0;
+    const readersBusy = this.readers.filter((r) => r.inflight > 0).length;
+    const total = this.writer ? 1 + this.readers.length : 0;
+    return { total, idle: total - writerBusy - readersBusy, waiting: this.mutex.waiting };
+  }
+
   /** The reader with the fewest queries in flight, if there are readers. */
   reader(): SqliteConnection | undefined {
     let best: SqliteConnection | undefined;
@@ -296,9 +316,15 @@ class SqliteDriver implements Driver {
 }
 
 export class Sqlite3Dialect implements Dialect {
+  private driver: SqliteDriver | undefined;
   constructor(private readonly options: SqliteDialectOptions) {}
   createDriver(): Driver {
-    return new SqliteDriver(this.options);
+    this.driver = new SqliteDriver(this.options);
+    return this.driver;
+  }
+  /** The driver's connection use (nothing open before the first query). */
+  poolStats(): PoolStats {
+    return this.driver?.poolStats() ?? { total: 0, idle: 0, waiting: 0 };
   }
   createQueryCompiler(): QueryCompiler {
     return new SqliteQueryCompiler();
