@@ -73,7 +73,10 @@ export async function startServer(c: Container): Promise<Running> {
     { address: url.origin, database: c.store.dialect, base_url: config.baseUrl },
     `janua listening on ${url.origin}`,
   );
-  const background = startBackground(c, { scheduler: config.scheduler });
+  const background = startBackground(c, {
+    scheduler: config.scheduler,
+    isOutage: (err) => outage.observe(err) !== undefined,
+  });
   let stopping: Promise<void> | undefined;
   return {
     app,

@@ -204,6 +204,9 @@ export async function snapshot(store: Store): Promise<Record<string, string[]>> 
   const out: Record<string, string[]> = {};
   for (const t of DATA_TABLES) {
     const rows = await store.db.selectFrom(t).selectAll().execute();
+    // The daemon's outbox drain marks events handled in the background, whatever the request did: that
+    // bookkeeping is not the request's change.
+    if (t === 'outbox') for (const r of rows) delete (r as { handled_at?: unknown }).handled_at;
     out[t] = rows.map((r) => JSON.stringify(r)).sort();
   }
   return out;

@@ -27,6 +27,8 @@ export interface BackgroundOptions {
   scheduledJobs?: readonly ScheduledJob[];
   onRun?: (report: RunReport) => void;
   onAttempt?: WorkerOptions['onAttempt'];
+  /** Connection-level failures go to the node's outage log (one line per outage) instead of the workers'. */
+  isOutage?: (err: unknown) => boolean;
 }
 
 export interface Background {
@@ -42,6 +44,7 @@ export function startBackground(deps: Deps, options: BackgroundOptions): Backgro
   const workers = new JobWorkers(deps, options.kinds ?? jobKinds(deps), {
     pollMs: deps.config.jobsPollMs,
     shutdownGraceMs: graceMs,
+    ...(options.isOutage ? { isOutage: options.isOutage } : {}),
     onAttempt: (kind, outcome, ms) => {
       metrics.jobsProcessed.inc({ kind, outcome: ATTEMPT_OUTCOME[outcome] });
       options.onAttempt?.(kind, outcome, ms);
@@ -50,6 +53,7 @@ export function startBackground(deps: Deps, options: BackgroundOptions): Backgro
   metrics.setJobDepthProvider(() => jobs.depth(deps.store.db));
   const drain = new OutboxDrain(deps, options.consumers ?? eventConsumers(deps), {
     pollMs: deps.config.jobsPollMs,
+    ...(options.isOutage ? { isOutage: options.isOutage } : {}),
   });
   const listener =
     deps.store.dialect === 'postgres'

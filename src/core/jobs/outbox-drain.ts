@@ -25,6 +25,8 @@ export interface DrainOptions {
   /** After a wake-up, wait this long so the events of a burst are drained together. */
   debounceMs?: number;
   onHandled?: (count: number) => void;
+  /** As the workers': true when the failure is an outage logged elsewhere. */
+  isOutage?: (err: unknown) => boolean;
 }
 
 export class OutboxDrain {
@@ -37,7 +39,8 @@ export class OutboxDrain {
   private failing = false;
   /** Events whose consumer failed, so they are reported once per process, not once per poll. */
   private readonly reported = new Set<number>();
-  private readonly opts: Required<Omit<DrainOptions, 'onHandled'>> & Pick<DrainOptions, 'onHandled'>;
+  private readonly opts: Required<Omit<DrainOptions, 'onHandled' | 'isOutage'>> &
+    Pick<DrainOptions, 'onHandled' | 'isOutage'>;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -84,7 +87,7 @@ export class OutboxDrain {
           this.deps.logger.info('outbox drain reaches the database again');
         }
       } catch (err) {
-        if (!this.failing)
+        if (!this.failing && !this.opts.isOutage?.(err))
           this.deps.logger.warn({ err: (err as Error).message }, 'outbox drain failed; retrying');
         this.failing = true;
         return;

@@ -31,6 +31,11 @@ export interface WorkerOptions {
   pollMs?: number;
   /** How long `stop()` waits for running handlers before giving their jobs back. */
   shutdownGraceMs?: number;
+  /**
+   * Told of every database failure first; true when it is a connection-level failure already logged as an
+   * outage (the daemon's OutageWatch), so the workers do not log it again.
+   */
+  isOutage?: (err: unknown) => boolean;
   /** Called once per finished attempt (metrics). */
   onAttempt?: (kind: string, outcome: 'succeeded' | 'failed' | 'dead', ms: number) => void;
 }
@@ -205,7 +210,8 @@ export class JobWorkers {
   private failing = false;
   /** Set at the end of stop(): nothing is retried after it. */
   private closed = false;
-  readonly options: Required<Omit<WorkerOptions, 'onAttempt'>> & Pick<WorkerOptions, 'onAttempt'>;
+  readonly options: Required<Omit<WorkerOptions, 'onAttempt' | 'isOutage'>> &
+    Pick<WorkerOptions, 'onAttempt' | 'isOutage'>;
 
   constructor(
     readonly deps: WorkerDeps,
@@ -278,7 +284,7 @@ export class JobWorkers {
 
   /** The database failed us: one warning per outage, not one per attempt. */
   trouble(err: unknown): void {
-    if (this.failing) return;
+    if (this.options.isOutage?.(err) || this.failing) return;
     this.failing = true;
     this.deps.logger.warn({ err: errorText(err) }, 'job workers cannot reach the database; retrying');
   }

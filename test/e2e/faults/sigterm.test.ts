@@ -58,6 +58,8 @@ for (const dialect of dialects()) {
           PASSWORD_HASH_CONCURRENCY: '1',
           // Queue them all rather than shed any: each takes a few hundred ms, one after the other.
           PASSWORD_HASH_MAX_WAIT_MS: '60000',
+          // "incoming request" (how the test sees a sign-in arrive) is a debug line.
+          LOG_LEVEL: 'debug',
         },
       });
       const daemon = d;
