@@ -11,7 +11,7 @@
  */
 
 import type { Deps } from '../core/deps.js';
-import { ACCESS_MESSAGE, accessLogger } from '../core/logger.js';
+import { accessLineWriter } from '../core/logger.js';
 
 export const METRICS_PATH = '/metrics';
 
@@ -43,25 +43,22 @@ export function requestObserver(
   deps: Pick<Deps, 'logger' | 'metrics'> & { config: Pick<Deps['config'], 'metricsEnabled'> },
   options: { log: boolean },
 ): RequestObserver | undefined {
-  const logger = accessLogger(deps.logger);
-  const logs = options.log && logger.isLevelEnabled('info');
+  const write = options.log ? accessLineWriter(deps.logger) : undefined;
   const histogram = deps.config.metricsEnabled ? deps.metrics.httpRequestDuration : undefined;
-  if (!logs && !histogram) return undefined;
+  if (!write && !histogram) return undefined;
   return (a) => {
     if (histogram && a.route !== METRICS_PATH) {
       histogram.record(a.method, a.route ?? UNMATCHED, a.status, a.durationMs / 1000);
     }
-    if (!logs) return;
-    const line: Record<string, unknown> = {
-      request_id: a.requestId,
+    write?.({
+      requestId: a.requestId,
       method: a.method,
       route: a.route ?? null,
+      path: a.route === undefined ? pathOf(a.url) : undefined,
       status: a.status,
-      duration_ms: Math.round(a.durationMs * 1000) / 1000,
+      durationMs: a.durationMs,
       ip: a.ip,
-    };
-    if (a.route === undefined) line['path'] = pathOf(a.url);
-    logger.info(line, ACCESS_MESSAGE);
+    });
   };
 }
 

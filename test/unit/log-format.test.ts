@@ -8,7 +8,10 @@ import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pino } from 'pino';
 import {
+  accessFields,
+  accessLineWriter,
   createLogger,
   flushLogger,
   LOG_BUFFER_BYTES,
@@ -161,5 +164,67 @@ describe('log format choice', () => {
       if (open) closeSync(fd);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the access line', () => {
+  const answered = {
+    requestId: 'req-"1"',
+    method: 'GET',
+    route: '/api/v1/users/:user_id',
+    status: 200,
+    durationMs: 1.23456,
+    ip: '::ffff:127.0.0.1',
+  };
+
+  /** What a logger made by createLogger writes for `line`, read back from a file. */
+  async function written(line: Parameters<typeof accessFields>[0]): Promise<string> {
+    const dir = mkdtempSync(join(tmpdir(), 'janua-log-'));
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    try {
+      const logger = createLogger({ level: 'info', format: 'json', fd, buffered: true });
+      accessLineWriter(logger)!(line);
+      await flushLogger(logger);
+      return readFileSync(file, 'utf8');
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** What pino itself writes for the same fields (the format the hand-written line must keep). */
+  function pinoWrites(line: Parameters<typeof accessFields>[0]): string {
+    let out = '';
+    const sink = {
+      write(s: string) {
+        out += s;
+      },
+    };
+    pino({ level: 'info' }, sink).info(accessFields(line), 'request');
+    return out;
+  }
+
+  it('is the line pino would write: same keys in the same order, same values', async () => {
+    for (const line of [
+      { ...answered, route: '/api/v1/users/:user_id' },
+      { ...answered, route: null, path: '/nope/\u0001"\\', status: 404 },
+      { ...answered, ip: undefined },
+    ]) {
+      const ours = await written(line);
+      const theirs = pinoWrites(line);
+      assert.ok(ours.endsWith('}\n') && !ours.slice(0, -1).includes('\n'), 'one line');
+      const a = JSON.parse(ours) as Record<string, unknown>;
+      const b = JSON.parse(theirs) as Record<string, unknown>;
+      assert.ok(Math.abs((a['time'] as number) - (b['time'] as number)) < 5_000);
+      a['time'] = b['time'] = 0;
+      assert.deepEqual(Object.keys(a), Object.keys(b));
+      assert.deepEqual(a, b);
+    }
+  });
+
+  it('is not written when the logger is above info', () => {
+    const logger = createLogger({ level: 'warn', format: 'json', fd: 2 });
+    assert.equal(accessLineWriter(logger), undefined);
   });
 });
