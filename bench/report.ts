@@ -76,3 +76,11 @@ export function targetLine(t: Target): string {
 export function mean(xs: number[]): number {
   return xs.length ? round(xs.reduce((a, b) => a + b, 0) / xs.length) : 0;
 }
+
+/** The middle value (the mean of the two middle ones for an even count): one disturbed round moves it least. */
+export function median(xs: number[]): number {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return round(s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2);
+}
