@@ -1,20 +1,15 @@
 /**
  * What `janua db copy` shows while it works, on stderr: on a terminal a live Ink view (finished tables above,
  * the table being copied with its count and rate, then the verification), otherwise plain lines — one per
- * finished table, and a progress line now and then for a long one.
+ * finished table, and a progress line now and then for a long one (copy-progress-plain.ts, which loads no Ink:
+ * the command imports this module only when it draws on a terminal).
  */
 import { Box, render, Static, Text } from 'ink';
 import { createElement as h, type ReactElement } from 'react';
-import type { CopyEvent, TableReport } from '../core/store/copy/copy.js';
-import type { Io } from './output.js';
+import type { TableReport } from '../core/store/copy/copy.js';
+import { type CopyView, n } from './copy-progress-plain.js';
 
-export interface CopyView {
-  event(e: CopyEvent): void;
-  /** Ends the display; `completed` false leaves the last state as it was (the copy failed or stopped). */
-  finish(completed: boolean): Promise<void>;
-}
-
-const n = (x: number) => x.toLocaleString('en-US');
+export { type CopyView, plainCopyProgress } from './copy-progress-plain.js';
 
 interface Finished {
   table: string;
@@ -134,49 +129,5 @@ export function startCopyProgress(stream: NodeJS.WriteStream): CopyView {
       app.unmount();
       await app.waitUntilExit();
     },
-  };
-}
-
-const PLAIN_EVERY_MS = 2000;
-
-/** Plain lines on stderr, for logs and pipes. */
-export function plainCopyProgress(io: Io, source: string, target: string): CopyView {
-  let last = performance.now();
-  return {
-    event(e) {
-      switch (e.type) {
-        case 'start': {
-          const rows = e.tables.reduce((s, t) => s + t.rows, 0);
-          const how = e.resumed
-            ? ' (resuming an interrupted copy)'
-            : e.emptied
-              ? ' (the target was emptied first)'
-              : '';
-          io.err(`copying ${e.tables.length} tables (${n(rows)} rows) from ${source} to ${target}${how}\n`);
-          return;
-        }
-        case 'progress': {
-          const now = performance.now();
-          if (now - last >= PLAIN_EVERY_MS && e.copied < e.total) {
-            last = now;
-            io.err(`${e.table}: ${n(e.copied)} / ${n(e.total)} rows\n`);
-          }
-          return;
-        }
-        case 'table':
-          io.err(`${e.table}: ${n(e.copied)} rows copied\n`);
-          return;
-        case 'verifying':
-          io.err(`verifying ${e.tables} tables (row counts and checksums on both sides)\n`);
-          return;
-        case 'verified':
-          if (!e.report.verified)
-            io.err(
-              `${e.report.table}: MISMATCH: source ${n(e.report.source_rows)} rows ${e.report.source_checksum.slice(0, 16)}, target ${n(e.report.target_rows)} rows ${e.report.target_checksum.slice(0, 16)}\n`,
-            );
-          return;
-      }
-    },
-    async finish() {},
   };
 }

@@ -10,7 +10,7 @@ import { backupSqlite } from '../../core/store/sqlite/backup.js';
 import { createStore } from '../../core/store/store.js';
 import type { GlobalOptions } from '../context.js';
 import { configFrom, withContainer } from '../context.js';
-import { plainCopyProgress, startCopyProgress } from '../copy-progress.js';
+import { plainCopyProgress } from '../copy-progress-plain.js';
 import { EXIT, ExitWith } from '../exit-codes.js';
 import { int } from '../options.js';
 import { emitResult, type Io, table } from '../output.js';
@@ -104,7 +104,8 @@ export function registerDb(program: Command, io: Io, signals: ServeSignals): voi
         const target = { store: createStore(to, { poolSize: 4 }), name: maskDatabaseUrl(to) };
         const view =
           !opts.json && io.terminal
-            ? startCopyProgress(io.terminal)
+            ? // Ink (and React) load only for a live display: they double every command's start-up time.
+              (await import('../copy-progress.js')).startCopyProgress(io.terminal)
             : plainCopyProgress(io, source.name, target.name);
         // Ctrl-C or SIGTERM: finish the batch in flight, then stop with everything committed recorded.
         const stop = new AbortController();

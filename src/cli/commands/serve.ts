@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createContainer } from '../../core/container.js';
 import { createLogger, flushLogger } from '../../core/logger.js';
 import { Metrics } from '../../core/metrics.js';
-import { startServer } from '../../daemon/serve.js';
+import type { startServer } from '../../daemon/serve.js';
 import { configFrom, type GlobalOptions } from '../context.js';
 import type { Io } from '../output.js';
 
@@ -53,6 +53,8 @@ export function registerServe(program: Command, io: Io, signals: ServeSignals): 
         const c = createContainer(config, { masterKey: 'generate', logger, metrics });
         let running: Awaited<ReturnType<typeof startServer>>;
         try {
+          // The daemon (Fastify and its plugins) loads only for `janua serve`, not for every command.
+          const { startServer } = await import('../../daemon/serve.js');
           running = await startServer(c);
         } catch (err) {
           await c.close();
