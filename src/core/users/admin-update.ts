@@ -1,5 +1,6 @@
 /**
- * User administration: editing a user (profile by the user; email, admin flag, verification, status by an admin).
+ * User administration: editing a user (the profile by the user themself; email, admin flag,
+ * verification and status by an admin).
  * Every change writes its audit row and domain events in the transaction that makes it (see ./admin.ts).
  */
 
