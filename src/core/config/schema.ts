@@ -11,6 +11,7 @@ import { NETWORK_OPTIONS } from './options-network.js';
 import { OPS_OPTIONS } from './options-ops.js';
 import { PASSWORD_OPTIONS } from './options-passwords.js';
 import { SERVER_OPTIONS } from './options-server.js';
+import { SESSION_OPTIONS } from './options-sessions.js';
 import { TOKEN_OPTIONS } from './options-tokens.js';
 
 export type OptionType = 'string' | 'int' | 'bool' | 'list' | 'enum' | 'cron';
@@ -46,6 +47,7 @@ export interface JanuaConfig {
   clockSkewSeconds: number;
   refreshTokenDays: number;
   maxSessionsPerUser: number;
+  refreshReuseIntervalSeconds: number;
   keysReloadSeconds: number;
   maintenanceRefreshSeconds: number;
   maintenanceRetryAfterSeconds: number;
@@ -100,6 +102,7 @@ export interface JanuaConfig {
 export const OPTIONS: readonly OptionSpec[] = [
   ...SERVER_OPTIONS,
   ...TOKEN_OPTIONS,
+  ...SESSION_OPTIONS,
   ...PASSWORD_OPTIONS,
   ...NETWORK_OPTIONS,
   ...OPS_OPTIONS,

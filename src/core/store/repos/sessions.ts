@@ -167,7 +167,8 @@ export const sessions = {
 
 export type ConsumeResult =
   | { kind: 'ok'; sessionId: string }
-  | { kind: 'reused'; sessionId: string }
+  /** Already spent, at `usedAt`: a replay, or (within the reuse interval) a concurrent refresh. */
+  | { kind: 'reused'; sessionId: string; usedAt: Date }
   | { kind: 'invalid' };
 
 export interface NewRefreshToken {
@@ -234,7 +235,8 @@ export const refreshTokens = {
       .select(['session_id', 'used_at'])
       .where('token_hash', '=', tokenHash)
       .executeTakeFirst();
-    if (row && row.used_at !== null) return { kind: 'reused', sessionId: row.session_id };
+    if (row && row.used_at !== null)
+      return { kind: 'reused', sessionId: row.session_id, usedAt: toDate(row.used_at) };
     return { kind: 'invalid' };
   },
 };
