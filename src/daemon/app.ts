@@ -28,6 +28,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { rbacRoutes } from './routes/rbac.js';
 import { roleRoutes } from './routes/roles.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { userRoutes } from './routes/users.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ErrorBody } from './schemas.js';
@@ -181,5 +182,6 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(roleRoutes, { prefix: '/api/v1', deps });
   await app.register(rbacRoutes, { prefix: '/api/v1', deps });
   await app.register(userRoutes, { prefix: '/api/v1/users', deps });
+  await app.register(sessionRoutes, { prefix: '/api/v1/sessions', deps });
   return app;
 }

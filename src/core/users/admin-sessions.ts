@@ -3,11 +3,11 @@
  * Every change writes its audit row and domain events in the transaction that makes it (see ./admin.ts).
  */
 
-import { revokeSessions } from '../auth/revoke.js';
+import { revokeEverySession, revokeSessions } from '../auth/revoke.js';
 import { notFound } from '../errors.js';
 import { audit, type RequestContext } from '../events/events.js';
 import { type Session, sessions } from '../store/repos/sessions.js';
-import { requireSelfOrAdmin, type StoreDeps } from './admin-access.js';
+import { requireAdmin, requireSelfOrAdmin, type StoreDeps } from './admin-access.js';
 import type { User } from './model.js';
 import { findUserIn, UUID_RE } from './service.js';
 
@@ -99,5 +99,28 @@ export async function revokeUserSessions(
       now,
     );
     return { user, revoked: revoked.length };
+  });
+}
+
+/**
+ * Ends every live session on the platform but the caller's own (admins): the emergency sign-out of
+ * everyone, e.g. after a leaked signing key was rotated. Every access token stops working at once.
+ */
+export async function revokeAllPlatformSessions(
+  deps: StoreDeps,
+  keepSessionId: string | undefined,
+  ctx: RequestContext,
+): Promise<{ revoked: number }> {
+  requireAdmin(ctx);
+  const now = deps.clock.now();
+  return deps.store.transaction(async (tx) => {
+    const revoked = await revokeEverySession(tx, keepSessionId, 'revoked_by_admin', now);
+    await audit(
+      tx,
+      ctx,
+      { action: 'sessions.revoke_all', targetType: 'platform', metadata: { sessions_revoked: revoked } },
+      now,
+    );
+    return { revoked };
   });
 }

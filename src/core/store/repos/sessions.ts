@@ -153,15 +153,39 @@ export const sessions = {
     return rows.map((r) => r.id);
   },
 
-  async revokeAllForUser(ex: Executor, userId: string, reason: string, now: Date): Promise<string[]> {
-    const rows = await ex
+  /** Revokes every live session of the user, but `keep` when given; the ids revoked by this call. */
+  async revokeAllForUser(
+    ex: Executor,
+    userId: string,
+    reason: string,
+    now: Date,
+    keep?: string,
+  ): Promise<string[]> {
+    let q = ex
       .updateTable('sessions')
       .set({ revoked_at: now, revoke_reason: reason })
       .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .returning('id')
-      .execute();
+      .where('revoked_at', 'is', null);
+    if (keep !== undefined) q = q.where('id', '!=', keep);
+    const rows = await q.returning('id').execute();
     return rows.map((r) => r.id);
+  },
+
+  /** Revokes every live session of every user but `keep` (an admin's emergency sign-out of everyone). */
+  async revokeEverywhere(
+    ex: Executor,
+    reason: string,
+    now: Date,
+    keep: string | undefined,
+  ): Promise<Array<{ id: string; userId: string }>> {
+    let q = ex
+      .updateTable('sessions')
+      .set({ revoked_at: now, revoke_reason: reason })
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now);
+    if (keep !== undefined) q = q.where('id', '!=', keep);
+    const rows = await q.returning(['id', 'user_id']).execute();
+    return rows.map((r) => ({ id: r.id, userId: r.user_id }));
   },
 };
 
