@@ -169,15 +169,12 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(healthRoutes, {
-    deps,
-    redisPing: counterStore.kind === 'redis' ? () => counterStore.ping() : null,
-    outage,
-  });
+  const redisPing = counterStore.kind === 'redis' ? () => counterStore.ping() : null;
+  await app.register(healthRoutes, { deps, redisPing, outage });
   await app.register(wellKnownRoutes, { deps });
   if (config.metricsEnabled) await app.register(metricsRoutes, { deps });
   await app.register(authRoutes, { prefix: '/api/v1/auth', deps });
-  await app.register(adminRoutes, { prefix: '/api/v1', deps });
+  await app.register(adminRoutes, { prefix: '/api/v1', deps, redisPing });
   await app.register(organizationRoutes, { prefix: '/api/v1', deps });
   await app.register(roleRoutes, { prefix: '/api/v1', deps });
   await app.register(rbacRoutes, { prefix: '/api/v1', deps });

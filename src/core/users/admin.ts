@@ -4,11 +4,12 @@
  * and operators (`cli`, `system`) may administer anyone; a signed-in user only themself, and only where an
  * operation says so. Every change writes its audit row and domain events in the transaction that makes it.
  *
- * The operations live in one module per concern (./admin-list.ts, -update, -status, -sessions, -locks,
+ * The operations live in one module per concern (./admin-list.ts, -create, -update, -status, -sessions, -locks,
  * -import; who may act in ./admin-access.ts); this module is the one place callers import them from.
  */
 
 export { isPrivileged } from './admin-access.js';
+export * from './admin-create.js';
 export * from './admin-import.js';
 export * from './admin-list.js';
 export * from './admin-locks.js';
