@@ -179,7 +179,8 @@ for (const dialect of dialects()) {
       assert.equal((await authenticate(c, b.tokens.access_token)).session.id, b.session.id);
       const adminCtx: RequestContext = { ...ctx('x'), actorId: admin.user.id, actorType: 'admin' };
       assert.deepEqual(await revokeAllPlatformSessions(c, admin.session.id, adminCtx), { revoked: 2 });
-      for (const s of [a, b]) await assert.rejects(authenticate(c, s.tokens.access_token), code('TOKEN_ERROR'));
+      for (const s of [a, b])
+        await assert.rejects(authenticate(c, s.tokens.access_token), code('TOKEN_ERROR'));
       assert.equal((await authenticate(c, admin.tokens.access_token)).session.id, admin.session.id);
       const events = await c.store.db
         .selectFrom('outbox')

@@ -41,7 +41,8 @@ for (const dialect of dialects()) {
     }
     const audits = (c: Container, action: string) =>
       c.store.db.selectFrom('audit_events').selectAll().where('action', '=', action).execute();
-    const reason = async (c: Container, id: string) => (await sessions.findById(c.store.db, id))?.revokeReason;
+    const reason = async (c: Container, id: string) =>
+      (await sessions.findById(c.store.db, id))?.revokeReason;
 
     it('0 (the default) is strict: a spent token presented again a second later revokes the session', async () => {
       const { c, clock } = await setup(0);
@@ -112,8 +113,14 @@ for (const dialect of dialects()) {
       clock.advance(1000);
       await sessions.revoke(c.store.db, [a.session.id], 'revoked', clock.now());
       await users.update(c.store.db, b.user.id, { status: 'suspended' }, clock.now());
-      await assert.rejects(refresh(c, a.tokens.refresh_token, CTX), code('TOKEN_ERROR', /Invalid or expired/));
-      await assert.rejects(refresh(c, b.tokens.refresh_token, CTX), code('TOKEN_ERROR', /Invalid or expired/));
+      await assert.rejects(
+        refresh(c, a.tokens.refresh_token, CTX),
+        code('TOKEN_ERROR', /Invalid or expired/),
+      );
+      await assert.rejects(
+        refresh(c, b.tokens.refresh_token, CTX),
+        code('TOKEN_ERROR', /Invalid or expired/),
+      );
       assert.equal(await reason(c, a.session.id), 'revoked', 'not re-revoked as reuse');
     });
 
@@ -129,7 +136,8 @@ for (const dialect of dialects()) {
       assert.equal(new Set(pairs.map((p) => p.session.id)).size, 1);
       assert.equal(new Set(pairs.map((p) => p.tokens.refresh_token)).size, 6, 'each got its own token');
       assert.equal(await reason(c, s.session.id), null);
-      for (const p of pairs) assert.equal((await authenticate(c, p.tokens.access_token)).session.id, s.session.id);
+      for (const p of pairs)
+        assert.equal((await authenticate(c, p.tokens.access_token)).session.id, s.session.id);
     });
 
     it('concurrent presentations with 0: exactly one rotates, the others are reuse and revoke', async () => {

@@ -181,7 +181,9 @@ for (const dialect of dialects()) {
         ['POST', `${SESSIONS}/revoke-all`],
       ] as const) {
         const [a, b, current] = await devices(call, [IPHONE, IPHONE, CHROME]);
-        const res = await call(method, path, { token: current!.access_token });
+        // The SDK sends its bodyless POST with a JSON content type and an empty body: that is no body.
+        const body = method === 'POST' ? { body: '' } : {};
+        const res = await call(method, path, { token: current!.access_token, ...body });
         assert.equal(res.status, 200, `${method} ${path}: ${res.text}`);
         assert.equal(res.body.sessions_revoked, 2);
         for (const s of [a!, b!]) {
@@ -190,6 +192,36 @@ for (const dialect of dialects()) {
         }
         assert.equal(await works(call, current!), 200);
         assert.equal((await refreshes(call, current!)).status, 200);
+      }
+    });
+
+    test('ending sessions stays open in maintenance mode, like sign-out; other writes get 503', async () => {
+      const admin = await signIn(call, ADMIN_EMAIL);
+      const [a, b, current] = await devices(call, [IPHONE, IPHONE, CHROME]);
+      const toggle = async (enabled: boolean) => {
+        const res = await call('POST', '/api/v1/admin/maintenance', {
+          token: admin.access_token,
+          body: { enabled },
+        });
+        assert.equal(res.status, 200, res.text);
+      };
+      await toggle(true);
+      try {
+        const write = await call('PATCH', `${AUTH}/profile`, {
+          token: current!.access_token,
+          body: { first_name: 'X' },
+        });
+        assert.equal(write.status, 503, write.text);
+        const one = await call('DELETE', `${SESSIONS}/${await sessionId(call, a!)}`, {
+          token: current!.access_token,
+        });
+        assert.equal(one.status, 200, one.text);
+        const rest = await call('DELETE', SESSIONS, { token: current!.access_token });
+        assert.equal(rest.status, 200, rest.text);
+        assert.equal(rest.body.sessions_revoked, 1);
+        assert.equal(await works(call, b!), 401);
+      } finally {
+        await toggle(false);
       }
     });
 

@@ -48,6 +48,8 @@ const ListQuery = Type.Object({
 const RevokedSchema = Type.Object({ message: Type.String(), sessions_revoked: Type.Integer() });
 
 const tags = ['sessions'];
+/** Ending a session only takes access away, like sign-out: it stays open during maintenance mode. */
+const config = { maintenance: 'allow' as const };
 const security = [{ bearer: [] }];
 
 export async function sessionRoutes(app: FastifyInstance, opts: { deps: Deps }): Promise<void> {
@@ -104,6 +106,7 @@ export async function sessionRoutes(app: FastifyInstance, opts: { deps: Deps }):
   r.delete(
     '/:session_id',
     {
+      config,
       schema: {
         tags,
         summary:
@@ -127,12 +130,13 @@ export async function sessionRoutes(app: FastifyInstance, opts: { deps: Deps }):
   const summary = 'End every session of yours except the current one';
   r.delete(
     '/',
-    { schema: { tags, summary, security, response: { 200: RevokedSchema, ...errors(401) } } },
+    { config, schema: { tags, summary, security, response: { 200: RevokedSchema, ...errors(401) } } },
     revokeOthers,
   );
   r.post(
     '/revoke-all',
     {
+      config,
       schema: {
         tags,
         summary: `${summary} (the original SDK's spelling of DELETE /api/v1/sessions)`,
