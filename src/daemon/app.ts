@@ -28,6 +28,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { rbacRoutes } from './routes/rbac.js';
 import { roleRoutes } from './routes/roles.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { userRoutes } from './routes/users.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ErrorBody } from './schemas.js';
@@ -168,18 +169,16 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(healthRoutes, {
-    deps,
-    redisPing: counterStore.kind === 'redis' ? () => counterStore.ping() : null,
-    outage,
-  });
+  const redisPing = counterStore.kind === 'redis' ? () => counterStore.ping() : null;
+  await app.register(healthRoutes, { deps, redisPing, outage });
   await app.register(wellKnownRoutes, { deps });
   if (config.metricsEnabled) await app.register(metricsRoutes, { deps });
   await app.register(authRoutes, { prefix: '/api/v1/auth', deps });
-  await app.register(adminRoutes, { prefix: '/api/v1', deps });
+  await app.register(adminRoutes, { prefix: '/api/v1', deps, redisPing });
   await app.register(organizationRoutes, { prefix: '/api/v1', deps });
   await app.register(roleRoutes, { prefix: '/api/v1', deps });
   await app.register(rbacRoutes, { prefix: '/api/v1', deps });
   await app.register(userRoutes, { prefix: '/api/v1/users', deps });
+  await app.register(sessionRoutes, { prefix: '/api/v1/sessions', deps });
   return app;
 }

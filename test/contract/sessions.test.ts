@@ -144,6 +144,7 @@ for (const dialect of dialects()) {
       assert.deepEqual(await refreshTokens.consume(t.store.db, hashToken(token), at(2 * MIN)), {
         kind: 'reused',
         sessionId: s.id,
+        usedAt: at(MIN),
       });
       const row = await t.store.db
         .selectFrom('refresh_tokens')

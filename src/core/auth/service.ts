@@ -305,7 +305,23 @@ async function rotateLive(deps: AuthDeps, token: string): Promise<SignedIn | und
   return rotated && { ...rotated, tokens: await tokenPair(deps, rotated.user, rotated.session.id, next) };
 }
 
-/** Every case, one step at a time in one transaction: spends, detects reuse (and revokes), or refuses. */
+/**
+ * Whether a spent refresh token presented again at `now` is taken as a concurrent refresh rather than a
+ * replay: `REFRESH_REUSE_INTERVAL_SECONDS` after it was spent (Auth0's "reuse interval", Ory Hydra's
+ * "refresh token grace period"). An app that refreshes from two tabs at once presents one token twice;
+ * the second presentation then gets a pair of its own for the same session. 0 (the default) keeps the
+ * strict rule of RFC 6819 §5.2.2.3: any reuse revokes the family.
+ */
+function withinReuseInterval(deps: AuthDeps, usedAt: Date, now: Date): boolean {
+  const intervalMs = deps.config.refreshReuseIntervalSeconds * 1000;
+  return intervalMs > 0 && now.getTime() - usedAt.getTime() <= intervalMs;
+}
+
+/**
+ * Every case, one step at a time in one transaction: spends, detects reuse (and revokes), or refuses. A
+ * token spent within the reuse interval is not spent again: its session, if still live, gets a new
+ * successor beside the first one (the session is the family; revoking it ends both).
+ */
 async function rotateChecked(deps: AuthDeps, token: string, ctx: RequestContext): Promise<SignedIn> {
   const now = deps.clock.now();
   const next = randomToken();
@@ -315,7 +331,7 @@ async function rotateChecked(deps: AuthDeps, token: string, ctx: RequestContext)
     if (spent.kind === 'invalid') return { kind: 'invalid' as const };
     const found = await sessions.findWithUser(tx, spent.sessionId);
     if (!found) return { kind: 'invalid' as const };
-    if (spent.kind === 'reused') {
+    if (spent.kind === 'reused' && !withinReuseInterval(deps, spent.usedAt, now)) {
       await revokeSessions(tx, found.user.id, 'refresh_token_reuse', now, [spent.sessionId]);
       await audit(
         tx,
@@ -334,6 +350,18 @@ async function rotateChecked(deps: AuthDeps, token: string, ctx: RequestContext)
     const { session, user } = found;
     if (session.revokedAt || session.expiresAt <= now || user.status !== 'active')
       return { kind: 'invalid' as const };
+    if (spent.kind === 'reused') {
+      const metadata = {
+        user_id: user.id,
+        seconds_since_spent: (now.getTime() - spent.usedAt.getTime()) / 1000,
+      };
+      await audit(
+        tx,
+        ctx,
+        { action: 'auth.refresh.reuse_interval', targetType: 'session', targetId: session.id, metadata },
+        now,
+      );
+    }
     await refreshTokens.insert(tx, {
       id: randomUUID(),
       sessionId: session.id,

@@ -1,6 +1,6 @@
 /**
  * The platform-admin surface: statistics, the audit trail (`/admin/activity` and `/audit-logs`, one
- * query), maintenance mode and the effective system configuration. Platform admins only: anonymous
+ * query), maintenance mode, the effective system configuration, health, and the sign-out of everyone. Platform admins only: anonymous
  * callers get 401, everyone else 403 AUTHORIZATION_ERROR.
  */
 
@@ -12,7 +12,9 @@ import { getMaintenance, setMaintenance } from '../../core/admin/maintenance.js'
 import { platformStats } from '../../core/admin/stats.js';
 import { systemOverview } from '../../core/admin/system.js';
 import type { Deps } from '../../core/deps.js';
+import { healthReport } from '../../core/health.js';
 import { requirePlatformAdmin } from '../../core/rbac/access.js';
+import { revokeAllPlatformSessions } from '../../core/users/admin.js';
 import { requestContext } from '../plugins/authenticate.js';
 import { errors, MultilineText, Nullable } from '../schemas.js';
 
@@ -118,7 +120,17 @@ const SystemSchema = Type.Object({
   keys: Type.Array(KeySchema),
 });
 
-export async function adminRoutes(app: FastifyInstance, opts: { deps: Deps }): Promise<void> {
+const HealthSchema = Type.Object({
+  status: Type.String(),
+  database: Type.Boolean(),
+  redis: Nullable(Type.Boolean()),
+  kms: Type.Boolean(),
+});
+
+export async function adminRoutes(
+  app: FastifyInstance,
+  opts: { deps: Deps; redisPing?: (() => Promise<boolean>) | null },
+): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { deps } = opts;
   const tags = ['admin'];
@@ -201,16 +213,60 @@ export async function adminRoutes(app: FastifyInstance, opts: { deps: Deps }): P
     async (request) => setMaintenance(deps, request.body, requestContext(request)),
   );
 
+  // `/admin/config` is the original SDK's spelling.
+  for (const url of ['/admin/system/config', '/admin/config']) {
+    r.get(
+      url,
+      {
+        schema: {
+          tags,
+          summary: `Effective configuration (secrets redacted), version, database and signing-key summary${url === '/admin/config' ? ' (= /admin/system/config)' : ''}`,
+          security,
+          response: { 200: SystemSchema, ...errors(401, 403) },
+        },
+      },
+      async () => systemOverview(deps),
+    );
+  }
+
   r.get(
-    '/admin/system/config',
+    '/admin/health',
     {
       schema: {
         tags,
-        summary: 'Effective configuration (secrets redacted), version, database and signing-key summary',
+        summary: 'Health of the database, Redis and the key store (= /health/detailed, for admins)',
         security,
-        response: { 200: SystemSchema, ...errors(401, 403) },
+        response: { '2xx': HealthSchema, 503: HealthSchema, ...errors(401, 403) },
       },
     },
-    async () => systemOverview(deps),
+    async (_request, reply) => {
+      const report = await healthReport(deps, opts.redisPing ?? null);
+      reply.status(report.status === 'unhealthy' ? 503 : 200);
+      return report;
+    },
+  );
+
+  r.post(
+    '/admin/sessions/revoke-all',
+    {
+      schema: {
+        tags,
+        summary:
+          "End every live session on the platform except the caller's own; every other access token stops working at once",
+        security,
+        response: {
+          200: Type.Object({ message: Type.String(), sessions_revoked: Type.Integer() }),
+          ...errors(401, 403),
+        },
+      },
+    },
+    async (request) => {
+      const { revoked } = await revokeAllPlatformSessions(
+        deps,
+        request.auth!.session.id,
+        requestContext(request),
+      );
+      return { message: 'Sessions revoked', sessions_revoked: revoked };
+    },
   );
 }

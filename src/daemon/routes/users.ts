@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../../core/deps.js';
 import {
+  adminCreateUser,
   deleteUser,
   getUser,
   listUserSessions,
@@ -28,7 +29,7 @@ import {
 } from '../../core/users/admin.js';
 import { presentUser } from '../../core/users/model.js';
 import { requestContext } from '../plugins/authenticate.js';
-import { errors, MessageSchema, ProfileFields, profilePatch, UserSchema } from '../schemas.js';
+import { errors, MessageSchema, Nullable, ProfileFields, profilePatch, UserSchema } from '../schemas.js';
 
 const Uuid = Type.String({ format: 'uuid', description: 'A UUID; anything else is answered 422' });
 const UserParams = Type.Object({ user_id: Uuid });
@@ -70,6 +71,20 @@ const PatchBody = Type.Object(
   },
   { minProperties: 1 },
 );
+
+const CreateBody = Type.Object({
+  email: Type.String({ minLength: 3, maxLength: 320 }),
+  password: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 1024, description: 'Without one, the user cannot sign in yet' }),
+  ),
+  first_name: Type.Optional(Nullable(Type.String({ maxLength: 100 }))),
+  last_name: Type.Optional(Nullable(Type.String({ maxLength: 100 }))),
+  is_admin: Type.Optional(Type.Boolean({ default: false })),
+  email_verified: Type.Optional(Type.Boolean({ default: false })),
+});
+const ByEmailQuery = Type.Object({
+  email: Type.String({ minLength: 3, maxLength: 320, pattern: '@', description: 'Exact email address' }),
+});
 
 const DeleteQuery = Type.Object({
   hard: Type.Optional(
@@ -139,6 +154,51 @@ export async function userRoutes(app: FastifyInstance, opts: { deps: Deps }): Pr
       );
       return presentUserPage(page);
     },
+  );
+
+  r.post(
+    '/',
+    {
+      schema: {
+        tags,
+        summary: 'Create a user (platform admins), as `janua users create` does; no session is opened',
+        ...secured,
+        body: CreateBody,
+        response: { 201: UserSchema, ...errors(400, 401, 403, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const user = await adminCreateUser(
+        deps,
+        {
+          email: b.email,
+          password: b.password,
+          firstName: b.first_name,
+          lastName: b.last_name,
+          isAdmin: b.is_admin,
+          emailVerified: b.email_verified,
+        },
+        ctx(request),
+      );
+      reply.status(201);
+      return presentUser(user);
+    },
+  );
+
+  // Admins only: a user asking for their own email is still refused (getUser checks before the lookup).
+  r.get(
+    '/by-email',
+    {
+      schema: {
+        tags,
+        summary: 'Find a user by email (platform admins)',
+        ...secured,
+        querystring: ByEmailQuery,
+        response: { 200: UserSchema, ...errors(401, 403, 404, 422) },
+      },
+    },
+    async (request) => presentUser(await getUser(deps, request.query.email, ctx(request))),
   );
 
   // `/me` first in the source for the reader; find-my-way prefers static segments over `:user_id` anyway.
@@ -216,6 +276,7 @@ export async function userRoutes(app: FastifyInstance, opts: { deps: Deps }): Pr
   for (const [action, fn, summary] of [
     ['suspend', suspendUser, 'Suspend (admins): sign-in refused, every session revoked at once'],
     ['reactivate', reactivateUser, 'Reactivate a suspended or deactivated user (admins)'],
+    ['unsuspend', reactivateUser, "Reactivate (admins): the original SDK's spelling of /reactivate"],
   ] as const) {
     r.post(
       `/:user_id/${action}`,

@@ -153,21 +153,46 @@ export const sessions = {
     return rows.map((r) => r.id);
   },
 
-  async revokeAllForUser(ex: Executor, userId: string, reason: string, now: Date): Promise<string[]> {
-    const rows = await ex
+  /** Revokes every live session of the user, but `keep` when given; the ids revoked by this call. */
+  async revokeAllForUser(
+    ex: Executor,
+    userId: string,
+    reason: string,
+    now: Date,
+    keep?: string,
+  ): Promise<string[]> {
+    let q = ex
       .updateTable('sessions')
       .set({ revoked_at: now, revoke_reason: reason })
       .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .returning('id')
-      .execute();
+      .where('revoked_at', 'is', null);
+    if (keep !== undefined) q = q.where('id', '!=', keep);
+    const rows = await q.returning('id').execute();
     return rows.map((r) => r.id);
+  },
+
+  /** Revokes every live session of every user but `keep` (an admin's emergency sign-out of everyone). */
+  async revokeEverywhere(
+    ex: Executor,
+    reason: string,
+    now: Date,
+    keep: string | undefined,
+  ): Promise<Array<{ id: string; userId: string }>> {
+    let q = ex
+      .updateTable('sessions')
+      .set({ revoked_at: now, revoke_reason: reason })
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now);
+    if (keep !== undefined) q = q.where('id', '!=', keep);
+    const rows = await q.returning(['id', 'user_id']).execute();
+    return rows.map((r) => ({ id: r.id, userId: r.user_id }));
   },
 };
 
 export type ConsumeResult =
   | { kind: 'ok'; sessionId: string }
-  | { kind: 'reused'; sessionId: string }
+  /** Already spent, at `usedAt`: a replay, or (within the reuse interval) a concurrent refresh. */
+  | { kind: 'reused'; sessionId: string; usedAt: Date }
   | { kind: 'invalid' };
 
 export interface NewRefreshToken {
@@ -234,7 +259,8 @@ export const refreshTokens = {
       .select(['session_id', 'used_at'])
       .where('token_hash', '=', tokenHash)
       .executeTakeFirst();
-    if (row && row.used_at !== null) return { kind: 'reused', sessionId: row.session_id };
+    if (row && row.used_at !== null)
+      return { kind: 'reused', sessionId: row.session_id, usedAt: toDate(row.used_at) };
     return { kind: 'invalid' };
   },
 };
