@@ -25,6 +25,7 @@ import { users } from '../store/repos/users.js';
 import type { Executor } from '../store/store.js';
 import { breaksTextRule } from '../text.js';
 import { normalizeEmail, type User } from '../users/model.js';
+import { issueVerification } from './flows/verification.js';
 import { checkPasswordPolicy, type HashReservation, MAX_PASSWORD_BYTES } from './passwords.js';
 import { revokeSessions } from './revoke.js';
 import { rotate } from './rotation.js';
@@ -41,6 +42,13 @@ export interface SignedIn {
   user: User;
   session: Session;
   tokens: TokenPair;
+}
+
+/** Sign-up's outcome: no session when REQUIRE_EMAIL_VERIFICATION holds it back until the address is verified. */
+export interface SignedUp {
+  user: User;
+  session?: Session;
+  tokens?: TokenPair;
 }
 
 type AuthDeps = Pick<Deps, 'config' | 'store' | 'clock' | 'keys' | 'hasher' | 'metrics'>;
@@ -66,7 +74,7 @@ export interface SignUpInput {
 }
 
 /** Creates an account and its first session. Duplicate email → CONFLICT_ERROR. */
-export async function signUp(deps: AuthDeps, input: SignUpInput, ctx: RequestContext): Promise<SignedIn> {
+export async function signUp(deps: AuthDeps, input: SignUpInput, ctx: RequestContext): Promise<SignedUp> {
   const email = checkEmail(input.email);
   checkPasswordPolicy(deps.config, input.password);
   if (await users.findByEmail(deps.store.db, email))
@@ -89,10 +97,14 @@ export async function signUp(deps: AuthDeps, input: SignUpInput, ctx: RequestCon
       const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
       await audit(tx, uctx, { action: 'user.signup', targetType: 'user', targetId: user.id }, now);
       await emit(tx, 'user.created', { type: 'user', id: user.id }, { user_id: user.id, email }, now);
+      // The verification mail is enqueued with the account: it exists exactly when the account does.
+      await issueVerification(tx, deps, user, null, now);
+      if (deps.config.requireEmailVerification) return { user, session: undefined };
       const session = await openSession(deps, tx, user, refresh, uctx, now);
       return { user, session };
     })
     .catch(rethrowUniqueAsConflict);
+  if (!result.session) return { user: result.user };
   return { ...result, tokens: await tokenPair(deps, result.user, result.session.id, refresh) };
 }
 
@@ -211,6 +223,10 @@ async function signInReserved(
     await refuse({ type: 'user', id: user.id }, 'suspended');
     throw forbidden('This account is suspended');
   }
+  if (deps.config.requireEmailVerification && !user.emailVerified) {
+    await refuse({ type: 'user', id: user.id }, 'unverified');
+    throw forbidden('Verify your email address before signing in');
+  }
   const refresh = randomToken();
   const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
   const session = await deps.store.transaction(async (tx) => {
@@ -227,7 +243,7 @@ async function signInReserved(
 }
 
 /** Opens a session with its first refresh token and enforces the per-user session cap (oldest revoked). */
-async function openSession(
+export async function openSession(
   deps: AuthDeps,
   tx: Executor,
   user: User,
@@ -274,7 +290,7 @@ async function openSession(
   return session;
 }
 
-async function tokenPair(deps: AuthDeps, user: User, sessionId: string, refresh: string): Promise<TokenPair> {
+export async function tokenPair(deps: AuthDeps, user: User, sessionId: string, refresh: string): Promise<TokenPair> {
   const access = await signAccessToken(deps, { userId: user.id, sessionId, email: user.email });
   deps.metrics.tokensIssued.inc({ type: 'refresh' });
   return {

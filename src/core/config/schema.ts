@@ -6,6 +6,8 @@
  * Precedence, highest first: command-line flag > environment variable > config file > default.
  */
 
+import { FLOWS_OPTIONS, type FlowsConfig } from './options-flows.js';
+
 export type OptionType = 'string' | 'int' | 'bool' | 'list' | 'enum' | 'cron';
 
 export interface OptionSpec {
@@ -25,7 +27,7 @@ export interface OptionSpec {
   readonly values?: readonly string[];
 }
 
-export interface JanuaConfig {
+export interface JanuaConfig extends FlowsConfig {
   host: string;
   port: number;
   baseUrl: string;
@@ -578,5 +580,5 @@ export const OPTIONS: readonly OptionSpec[] = [
     'cleanup.jobs',
     '50 * * * *',
     'finished jobs and run records past retention',
-  ),
+  ),  ...FLOWS_OPTIONS,
 ];

@@ -198,6 +198,20 @@ export interface OrganizationInvitationsTable {
   revoked_at: TsNull;
 }
 
+/** Email-flow one-time tokens (hash only; see migration 0006). */
+export interface OneTimeTokensTable {
+  id: string;
+  user_id: string;
+  purpose: string;
+  token_hash: string;
+  email: string;
+  redirect_url: string | null;
+  created_at: Ts;
+  expires_at: Ts;
+  consumed_at: TsNull;
+  consume_reason: string | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   organization_roles: OrganizationRolesTable;
@@ -216,4 +230,5 @@ export interface Database {
   leases: LeasesTable;
   settings: SettingsTable;
   janua_schema_migrations: SchemaMigrationsTable;
+  one_time_tokens: OneTimeTokensTable;
 }
