@@ -6,6 +6,8 @@
  * Precedence, highest first: command-line flag > environment variable > config file > default.
  */
 
+import { MAIL_OPTIONS, type MailConfig } from './options-mail.js';
+
 export type OptionType = 'string' | 'int' | 'bool' | 'list' | 'enum' | 'cron';
 
 export interface OptionSpec {
@@ -25,7 +27,7 @@ export interface OptionSpec {
   readonly values?: readonly string[];
 }
 
-export interface JanuaConfig {
+export interface JanuaConfig extends MailConfig {
   host: string;
   port: number;
   baseUrl: string;
@@ -579,4 +581,5 @@ export const OPTIONS: readonly OptionSpec[] = [
     '50 * * * *',
     'finished jobs and run records past retention',
   ),
+  ...MAIL_OPTIONS,
 ];
