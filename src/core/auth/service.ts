@@ -74,7 +74,22 @@ export interface SignUpInput {
 }
 
 /** Creates an account and its first session. Duplicate email → CONFLICT_ERROR. */
-export async function signUp(deps: AuthDeps, input: SignUpInput, ctx: RequestContext): Promise<SignedUp> {
+export async function signUp(deps: AuthDeps, input: SignUpInput, ctx: RequestContext): Promise<SignedIn> {
+  return (await createAccount(deps, input, ctx, true)) as SignedIn;
+}
+
+/** Sign-up as a client asks for it: with REQUIRE_EMAIL_VERIFICATION, the account without a session. */
+export function register(deps: AuthDeps, input: SignUpInput, ctx: RequestContext): Promise<SignedUp> {
+  return createAccount(deps, input, ctx, !deps.config.requireEmailVerification);
+}
+
+/** Creates the account and mails its verification link; opens the first session when `withSession`. */
+async function createAccount(
+  deps: AuthDeps,
+  input: SignUpInput,
+  ctx: RequestContext,
+  withSession: boolean,
+): Promise<SignedUp> {
   const email = checkEmail(input.email);
   checkPasswordPolicy(deps.config, input.password);
   if (await users.findByEmail(deps.store.db, email))
@@ -99,7 +114,7 @@ export async function signUp(deps: AuthDeps, input: SignUpInput, ctx: RequestCon
       await emit(tx, 'user.created', { type: 'user', id: user.id }, { user_id: user.id, email }, now);
       // The verification mail is enqueued with the account: it exists exactly when the account does.
       await issueVerification(tx, deps, user, null, now);
-      if (deps.config.requireEmailVerification) return { user, session: undefined };
+      if (!withSession) return { user, session: undefined };
       const session = await openSession(deps, tx, user, refresh, uctx, now);
       return { user, session };
     })
@@ -290,7 +305,12 @@ export async function openSession(
   return session;
 }
 
-export async function tokenPair(deps: AuthDeps, user: User, sessionId: string, refresh: string): Promise<TokenPair> {
+export async function tokenPair(
+  deps: AuthDeps,
+  user: User,
+  sessionId: string,
+  refresh: string,
+): Promise<TokenPair> {
   const access = await signAccessToken(deps, { userId: user.id, sessionId, email: user.email });
   deps.metrics.tokensIssued.inc({ type: 'refresh' });
   return {

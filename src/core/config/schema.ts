@@ -7,6 +7,7 @@
  */
 
 import { FLOWS_OPTIONS, type FlowsConfig } from './options-flows.js';
+import { MAIL_OPTIONS, type MailConfig } from './options-mail.js';
 
 export type OptionType = 'string' | 'int' | 'bool' | 'list' | 'enum' | 'cron';
 
@@ -27,7 +28,7 @@ export interface OptionSpec {
   readonly values?: readonly string[];
 }
 
-export interface JanuaConfig extends FlowsConfig {
+export interface JanuaConfig extends MailConfig, FlowsConfig {
   host: string;
   port: number;
   baseUrl: string;
@@ -580,5 +581,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     'cleanup.jobs',
     '50 * * * *',
     'finished jobs and run records past retention',
-  ),  ...FLOWS_OPTIONS,
+  ),
+  ...MAIL_OPTIONS,
+  ...FLOWS_OPTIONS,
 ];

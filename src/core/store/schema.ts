@@ -122,6 +122,25 @@ export interface JobsTable {
   finished_at: TsNull;
 }
 
+export interface MailMessagesTable {
+  id: string;
+  user_id: string | null;
+  to_address: string;
+  from_address: string;
+  template: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  status: string;
+  attempts: number;
+  resends: number;
+  last_error: string | null;
+  job_id: string | null;
+  created_at: Ts;
+  updated_at: Ts;
+  sent_at: TsNull;
+}
+
 export interface CronRunsTable {
   id: string;
   job: string;
@@ -226,6 +245,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   outbox: OutboxTable;
   jobs: JobsTable;
+  mail_messages: MailMessagesTable;
   cron_runs: CronRunsTable;
   leases: LeasesTable;
   settings: SettingsTable;

@@ -22,7 +22,11 @@ import { pragmaNoCache } from '../security-headers.js';
 
 const Email = Type.String({ minLength: 3, maxLength: 320 });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
-const Token = Type.String({ minLength: 1, maxLength: 256, description: 'The `token` parameter of the mailed link' });
+const Token = Type.String({
+  minLength: 1,
+  maxLength: 256,
+  description: 'The `token` parameter of the mailed link',
+});
 const RedirectUrl = Type.String({
   minLength: 1,
   maxLength: 2048,
@@ -270,8 +274,7 @@ export async function authFlowRoutes(app: FastifyInstance, opts: { deps: Deps })
       config: { rateLimit: 'credentials' },
       schema: {
         tags,
-        summary:
-          'Change the email address: a confirmation link goes to the new one, a notice to the old one',
+        summary: 'Change the email address: a confirmation link goes to the new one, a notice to the old one',
         body: EmailChangeBody,
         security: [{ bearer: [] }],
         response: { 202: MessageSchema, ...errors(400, 401, 422, 429, 503) },
@@ -313,13 +316,18 @@ export async function authFlowRoutes(app: FastifyInstance, opts: { deps: Deps })
       config: { rateLimit: 'credentials' },
       schema: {
         tags,
-        summary: 'The mailed email-change link: confirms, then redirects (303) to the page named when it was sent',
+        summary:
+          'The mailed email-change link: confirms, then redirects (303) to the page named when it was sent',
         querystring: TokenQuery,
         response: { 200: UserMessage, 303: Type.Null(), ...errors(401, 409, 422, 429) },
       },
     },
     async (request, reply) => {
-      const { user, redirectUrl } = await confirmEmailChange(deps, request.query.token, requestContext(request));
+      const { user, redirectUrl } = await confirmEmailChange(
+        deps,
+        request.query.token,
+        requestContext(request),
+      );
       if (redirectUrl) return onward(reply, redirectUrl, { email_changed: 'true' });
       return { message: 'Email address changed', user: presentUser(user) };
     },

@@ -3,7 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { refresh, type SignedIn, signIn, signOut, signUp } from '../../core/auth/service.js';
+import { refresh, register, type SignedIn, signIn, signOut } from '../../core/auth/service.js';
 import type { Deps } from '../../core/deps.js';
 import { presentUser } from '../../core/users/model.js';
 import { updateProfile } from '../../core/users/service.js';
@@ -54,10 +54,8 @@ const SignUpResponse = Type.Object({
   user: UserSchema,
 });
 
-function sessionBody(s: Pick<SignedIn, 'user'> & { tokens?: SignedIn['tokens'] | undefined }) {
-  return s.tokens
-    ? { ...s.tokens, tokens: s.tokens, user: presentUser(s.user) }
-    : { user: presentUser(s.user) };
+function sessionBody(s: SignedIn) {
+  return { ...s.tokens, tokens: s.tokens, user: presentUser(s.user) };
 }
 
 /** Registers one handler under the documented path and its SDK alias. */
@@ -86,7 +84,7 @@ export async function authRoutes(app: FastifyInstance, opts: { deps: Deps }): Pr
       },
       async (request, reply) => {
         const b = request.body;
-        const s = await signUp(
+        const s = await register(
           deps,
           {
             email: b.email,
@@ -107,7 +105,7 @@ export async function authRoutes(app: FastifyInstance, opts: { deps: Deps }): Pr
           message: deps.config.requireEmailVerification
             ? 'Verification email sent; verify the address to sign in'
             : 'Verification email sent',
-          ...sessionBody(s),
+          ...(s.tokens ? sessionBody(s as SignedIn) : { user: presentUser(s.user) }),
         };
       },
     ),

@@ -7,8 +7,8 @@
 import type { Deps } from '../../deps.js';
 import { conflict, JanuaError, tokenError, validation } from '../../errors.js';
 import { audit, emit, type RequestContext } from '../../events/events.js';
-import { oneTimeTokens } from '../../store/repos/one-time-tokens.js';
 import { passwordCredentials } from '../../store/repos/credentials.js';
+import { oneTimeTokens } from '../../store/repos/one-time-tokens.js';
 import { users } from '../../store/repos/users.js';
 import type { User } from '../../users/model.js';
 import { checkEmail } from '../service.js';
@@ -79,7 +79,7 @@ export async function confirmEmailChange(
     .transaction(async (tx) => {
       const t = await consumeToken(tx, 'email_change', token, now);
       const user = await users.findById(tx, t.userId);
-      if (!user || user.status !== 'active') throw tokenError('Invalid or expired link');
+      if (user?.status !== 'active') throw tokenError('Invalid or expired link');
       // Taken meanwhile: the transaction rolls back, so the link is not spent by this refusal.
       if (await users.findByEmail(tx, t.email)) throw conflict('An account with this email already exists');
       const updated = (await users.update(tx, user.id, { email: t.email, emailVerified: true }, now)) ?? user;
@@ -89,7 +89,12 @@ export async function confirmEmailChange(
       await audit(
         tx,
         uctx,
-        { action: 'user.email.changed', targetType: 'user', targetId: user.id, metadata: { from: user.email } },
+        {
+          action: 'user.email.changed',
+          targetType: 'user',
+          targetId: user.id,
+          metadata: { from: user.email },
+        },
         now,
       );
       await emit(

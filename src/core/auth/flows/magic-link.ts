@@ -4,23 +4,29 @@
  * becomes verified (`user.verified`). The token is spent in the transaction that opens the session: of two
  * parallel uses one signs in.
  */
+
+import { randomToken } from '../../crypto/secrets.js';
 import type { Deps } from '../../deps.js';
 import { forbidden, tokenError } from '../../errors.js';
 import { audit, emit, type RequestContext } from '../../events/events.js';
 import { users } from '../../store/repos/users.js';
 import { openSession, type SignedIn, tokenPair } from '../service.js';
-import { randomToken } from '../../crypto/secrets.js';
 import { consumeToken } from './tokens.js';
 
 type MagicDeps = Pick<Deps, 'config' | 'store' | 'clock' | 'keys' | 'hasher' | 'metrics'>;
 
-export async function verifyMagicLink(deps: MagicDeps, token: string, ctx: RequestContext): Promise<SignedIn> {
+export async function verifyMagicLink(
+  deps: MagicDeps,
+  token: string,
+  ctx: RequestContext,
+): Promise<SignedIn> {
   const now = deps.clock.now();
   const refresh = randomToken();
   const outcome = await deps.store.transaction(async (tx) => {
     const t = await consumeToken(tx, 'magic_link', token, now);
     let user = await users.findById(tx, t.userId);
-    if (!user || user.status === 'deleted' || user.email !== t.email) throw tokenError('Invalid or expired link');
+    if (!user || user.status === 'deleted' || user.email !== t.email)
+      throw tokenError('Invalid or expired link');
     const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
     if (user.status === 'suspended') {
       // The spent link stays spent; the refusal is audited like a password sign-in's.
@@ -40,7 +46,13 @@ export async function verifyMagicLink(deps: MagicDeps, token: string, ctx: Reque
     }
     if (!user.emailVerified) {
       user = (await users.update(tx, user.id, { emailVerified: true }, now)) ?? user;
-      await emit(tx, 'user.verified', { type: 'user', id: user.id }, { user_id: user.id, email: user.email }, now);
+      await emit(
+        tx,
+        'user.verified',
+        { type: 'user', id: user.id },
+        { user_id: user.id, email: user.email },
+        now,
+      );
     }
     await users.touchSignIn(tx, user.id, now);
     await audit(

@@ -36,7 +36,7 @@ export async function confirmPasswordReset(
   return deps.store.transaction(async (tx) => {
     const t = await consumeToken(tx, 'password_reset', input.token, now);
     const user = await users.findById(tx, t.userId);
-    if (!user || user.status !== 'active') throw tokenError('Invalid or expired link');
+    if (user?.status !== 'active') throw tokenError('Invalid or expired link');
     await passwordCredentials.set(tx, user.id, hash, now);
     const revoked = await revokeSessions(tx, user.id, 'password_reset', now);
     await signInAttempts.reset(tx, signInAttemptKey(user.email));
@@ -81,7 +81,7 @@ export async function changePassword(
   const now = deps.clock.now();
   return deps.store.transaction(async (tx) => {
     const user = await users.findById(tx, who.userId);
-    if (!user || user.status !== 'active') throw tokenError('Account is not active');
+    if (user?.status !== 'active') throw tokenError('Account is not active');
     await passwordCredentials.set(tx, user.id, hash, now);
     const others = (await sessions.listLive(tx, user.id, now)).filter((s) => s.id !== who.sessionId);
     const revoked = await revokeSessions(

@@ -79,7 +79,7 @@ export function emailFlowJob(deps: FlowDeps): JobKind {
         let user = await users.findByEmail(tx, p.email);
         if (!user && p.flow === 'magic_link' && deps.config.magicLinkCreateUsers)
           user = await createPasswordless(tx, p.email, ctx, now);
-        if (!user || user.status !== 'active') return;
+        if (user?.status !== 'active') return;
         if (p.flow === 'verify_resend') {
           await resendVerificationQuietly(tx, deps, user, p.redirect_url, now);
           return;
@@ -108,7 +108,12 @@ export function emailFlowJob(deps: FlowDeps): JobKind {
 }
 
 /** MAGIC_LINK_CREATE_USERS: an account with no password, verified once its first link is used. */
-async function createPasswordless(tx: Executor, email: string, ctx: RequestContext, now: Date): Promise<User> {
+async function createPasswordless(
+  tx: Executor,
+  email: string,
+  ctx: RequestContext,
+  now: Date,
+): Promise<User> {
   const user = await users.insert(tx, { id: randomUUID(), email, now });
   await audit(
     tx,

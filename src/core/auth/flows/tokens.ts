@@ -7,11 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hashToken, randomToken } from '../../crypto/secrets.js';
 import { tokenError } from '../../errors.js';
-import {
-  type OneTimeToken,
-  oneTimeTokens,
-  type TokenPurpose,
-} from '../../store/repos/one-time-tokens.js';
+import { type OneTimeToken, oneTimeTokens, type TokenPurpose } from '../../store/repos/one-time-tokens.js';
 import type { Executor } from '../../store/store.js';
 
 export type { OneTimeToken, TokenPurpose } from '../../store/repos/one-time-tokens.js';

@@ -4,7 +4,7 @@
  * user has since changed verifies nothing.
  */
 import type { Deps } from '../../deps.js';
-import { tokenError, JanuaError } from '../../errors.js';
+import { JanuaError, tokenError } from '../../errors.js';
 import { audit, emit, type RequestContext } from '../../events/events.js';
 import { users } from '../../store/repos/users.js';
 import type { Executor } from '../../store/store.js';
@@ -91,12 +91,19 @@ export async function verifyEmail(deps: VerifyDeps, token: string, ctx: RequestC
     const t = await consumeToken(tx, 'email_verify', token, now);
     const user = await users.findById(tx, t.userId);
     // The address changed since the mail was sent: the link proves nothing about the current one.
-    if (!user || user.status === 'deleted' || user.email !== t.email) throw tokenError('Invalid or expired link');
+    if (!user || user.status === 'deleted' || user.email !== t.email)
+      throw tokenError('Invalid or expired link');
     if (user.emailVerified) return { user, redirectUrl: t.redirectUrl };
     const updated = (await users.update(tx, user.id, { emailVerified: true }, now)) ?? user;
     const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
     await audit(tx, uctx, { action: 'user.email.verified', targetType: 'user', targetId: user.id }, now);
-    await emit(tx, 'user.verified', { type: 'user', id: user.id }, { user_id: user.id, email: user.email }, now);
+    await emit(
+      tx,
+      'user.verified',
+      { type: 'user', id: user.id },
+      { user_id: user.id, email: user.email },
+      now,
+    );
     return { user: updated, redirectUrl: t.redirectUrl };
   });
 }

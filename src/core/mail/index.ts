@@ -1,0 +1,11 @@
+/** The mail subsystem: what the flows (and the CLI) use. */
+export {
+  checkRecipient,
+  enqueueMail,
+  MAIL_MAX_ATTEMPTS,
+  MAIL_SEND_KIND,
+  type MailDeps,
+  type MailInput,
+  type MailJobPayload,
+} from './queue.js';
+export { escapeHtml, MAIL_TEMPLATES, type MailTemplate, render } from './templates.js';
