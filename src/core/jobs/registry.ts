@@ -4,11 +4,12 @@
  * exactly these. Jobs of a kind no node knows stay pending (and show in `janua jobs list`).
  */
 import type { Deps } from '../deps.js';
+import { mailSendKind } from '../mail/send-job.js';
 import type { JobKind } from './kinds.js';
 import type { EventConsumer } from './outbox-drain.js';
 
-export function jobKinds(_deps: Deps): JobKind[] {
-  return [];
+export function jobKinds(deps: Deps): JobKind[] {
+  return [mailSendKind(deps)];
 }
 
 export function eventConsumers(_deps: Deps): EventConsumer[] {
