@@ -5,11 +5,12 @@
  */
 import { emailFlowJob } from '../auth/flows/requests.js';
 import type { Deps } from '../deps.js';
+import { mailSendKind } from '../mail/send-job.js';
 import type { JobKind } from './kinds.js';
 import type { EventConsumer } from './outbox-drain.js';
 
 export function jobKinds(deps: Deps): JobKind[] {
-  return [emailFlowJob(deps)];
+  return [mailSendKind(deps), emailFlowJob(deps)];
 }
 
 export function eventConsumers(_deps: Deps): EventConsumer[] {

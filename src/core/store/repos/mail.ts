@@ -100,10 +100,11 @@ export const mailMessages = {
     return rows.map(decode);
   },
 
-  /** Records one delivery attempt's outcome. */
+  /** Records one delivery attempt's outcome, unless a resend gave the message another job meanwhile. */
   async record(
     ex: Executor,
     id: string,
+    jobId: string,
     outcome: { status: MailStatus; attempts: number; lastError: string | null; sentAt?: Date },
     now: Date,
   ): Promise<void> {
@@ -117,6 +118,7 @@ export const mailMessages = {
         ...(outcome.sentAt ? { sent_at: outcome.sentAt } : {}),
       })
       .where('id', '=', id)
+      .where('job_id', '=', jobId)
       .execute();
   },
 
