@@ -14,7 +14,7 @@ import {
   TOKEN_LIFETIME_MS,
   type TokenPurpose,
 } from '../../src/core/auth/flows/tokens.js';
-import { verifyEmail } from '../../src/core/auth/flows/verification.js';
+import { resendVerification, verifyEmail } from '../../src/core/auth/flows/verification.js';
 import { authenticate, signIn, signUp } from '../../src/core/auth/service.js';
 import type { Container } from '../../src/core/container.js';
 import { hashToken } from '../../src/core/crypto/secrets.js';
@@ -175,6 +175,24 @@ for (const dialect of dialects()) {
         passwordCredentials.set(tx, b.user.id, 'x'.repeat(60), c.clock.now()),
       );
       await assert.rejects(consume(c, 'magic_link', later.token), code('TOKEN_ERROR'));
+    });
+
+    it('the per-address limit holds under parallel requests: they are counted one at a time', async () => {
+      const { c } = await setup({ FLOW_MAILS_PER_HOUR: '3' });
+      const s = await signUp(c, { email: email(), password: GOOD_PASSWORD }, CTX);
+      // Sign-up sent one already; five more asked for at once: two fit, three are refused.
+      const results = await Promise.allSettled(
+        Array.from({ length: 5 }, () => resendVerification(c, s.user, null, CTX)),
+      );
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 2);
+      for (const r of results) if (r.status === 'rejected') assert.ok(code('RATE_LIMIT_ERROR')(r.reason));
+      const rows = await c.store.db
+        .selectFrom('one_time_tokens')
+        .select('id')
+        .where('user_id', '=', s.user.id)
+        .where('purpose', '=', 'email_verify')
+        .execute();
+      assert.equal(rows.length, 3);
     });
 
     it('reset confirm: policy enforced before the token is spent; success ends every session; parallel: one wins', async () => {

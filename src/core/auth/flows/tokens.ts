@@ -99,7 +99,11 @@ export async function peekToken(
 
 export const invalidToken = () => tokenError('Invalid or expired link');
 
-/** How many tokens of this purpose the user was sent in the last hour (the per-address mail limit). */
-export function sentInLastHour(ex: Executor, userId: string, purpose: TokenPurpose, now: Date) {
+/**
+ * How many tokens of this purpose the user was sent in the last hour (the per-address mail limit). Locks the
+ * user's row first: the caller issues in the same transaction, and parallel requests must count one by one.
+ */
+export async function sentInLastHour(ex: Executor, userId: string, purpose: TokenPurpose, now: Date) {
+  await oneTimeTokens.lockUser(ex, userId);
   return oneTimeTokens.countIssuedSince(ex, userId, purpose, new Date(now.getTime() - 60 * MINUTE));
 }

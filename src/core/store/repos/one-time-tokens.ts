@@ -124,6 +124,19 @@ export const oneTimeTokens = {
     return Number(res.numUpdatedRows);
   },
 
+  /**
+   * Holds the user's row until the transaction ends, so "count the recent tokens, then issue one" is not raced
+   * by a parallel request for the same user: a no-op UPDATE takes the row lock on Postgres (READ COMMITTED
+   * would otherwise let two transactions count the same rows); SQLite's BEGIN IMMEDIATE already serialises.
+   */
+  async lockUser(ex: Executor, userId: string): Promise<void> {
+    await ex
+      .updateTable('users')
+      .set((eb) => ({ id: eb.ref('id') }))
+      .where('id', '=', userId)
+      .execute();
+  },
+
   /** Tokens of this purpose issued to the user since `since` (the per-address send limit counts these). */
   async countIssuedSince(ex: Executor, userId: string, purpose: TokenPurpose, since: Date): Promise<number> {
     const row = await ex
