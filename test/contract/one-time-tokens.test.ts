@@ -20,6 +20,7 @@ import type { Container } from '../../src/core/container.js';
 import { hashToken } from '../../src/core/crypto/secrets.js';
 import { type ErrorCode, isJanuaError } from '../../src/core/errors.js';
 import type { RequestContext } from '../../src/core/events/events.js';
+import { cleanupSessions } from '../../src/core/jobs/cleanup.js';
 import { passwordCredentials } from '../../src/core/store/repos/credentials.js';
 import { users } from '../../src/core/store/repos/users.js';
 import { GOOD_PASSWORD, testContainer } from '../helpers/app.js';
@@ -76,6 +77,21 @@ for (const dialect of dialects()) {
       assert.equal(TOKEN_LIFETIME_MS.magic_link, 15 * MIN);
       assert.equal(TOKEN_LIFETIME_MS.password_reset, HOUR);
       assert.equal(TOKEN_LIFETIME_MS.email_verify, 48 * HOUR);
+    });
+
+    it('cleanup.sessions deletes links a day past their expiry, spent or not, and keeps live ones', async () => {
+      const { c, clock } = await setup();
+      const s = await signUp(c, { email: email(), password: GOOD_PASSWORD }, CTX);
+      const magic = await issue(c, s.user.id, 'magic_link');
+      await consume(c, 'magic_link', magic.token);
+      const reset = await issue(c, s.user.id, 'password_reset');
+      clock.advance(HOUR + 24 * HOUR + MIN);
+      const verify = await issue(c, s.user.id, 'email_verify');
+      await cleanupSessions(c.store.db, clock.now());
+      const left = await c.store.db.selectFrom('one_time_tokens').select('id').execute();
+      const ids = left.map((r) => r.id);
+      assert.ok(!ids.includes(magic.id) && !ids.includes(reset.id), 'expired links deleted');
+      assert.ok(ids.includes(verify.id), 'a live link is kept');
     });
 
     it('works once: a reused token is refused', async () => {

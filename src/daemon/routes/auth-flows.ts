@@ -196,7 +196,8 @@ export async function authFlowRoutes(app: FastifyInstance, opts: { deps: Deps })
 
   for (const [url, hide] of [
     ['/password/reset/confirm', false],
-    ['/password/confirm', true],
+    // Shown in the API document although an alias: its body differs (`password`), so it is checked on its own.
+    ['/password/confirm', false],
   ] as const) {
     const sdk = url === '/password/confirm';
     r.post(

@@ -148,24 +148,4 @@ export const oneTimeTokens = {
       .executeTakeFirstOrThrow();
     return Number(row.n);
   },
-
-  /** Deletes tokens that expired before `before` (cleanup), at most `limit` at a time. */
-  async deleteExpired(ex: Executor, before: Date, limit: number): Promise<number> {
-    const ids = await ex
-      .selectFrom('one_time_tokens')
-      .select('id')
-      .where('expires_at', '<', before)
-      .limit(limit)
-      .execute();
-    if (ids.length === 0) return 0;
-    const res = await ex
-      .deleteFrom('one_time_tokens')
-      .where(
-        'id',
-        'in',
-        ids.map((r) => r.id),
-      )
-      .executeTakeFirst();
-    return Number(res.numDeletedRows);
-  },
 };
