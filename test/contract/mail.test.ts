@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
+import { signUp } from '../../src/core/auth/service.js';
+import { SYSTEM_CONTEXT } from '../../src/core/events/events.js';
 import { backoffMs } from '../../src/core/jobs/kinds.js';
 import {
   cleanupMail,
@@ -25,7 +27,7 @@ import { createMailer } from '../../src/core/mail/mailer.js';
 import { MAIL_BACKOFF } from '../../src/core/mail/send-job.js';
 import { type Job, jobs } from '../../src/core/store/repos/jobs.js';
 import type { Store } from '../../src/core/store/store.js';
-import { testContainer } from '../helpers/app.js';
+import { GOOD_PASSWORD, testContainer } from '../helpers/app.js';
 import { dialects } from '../helpers/db.js';
 import { type SmtpSink, startSmtpSink, tokenFrom } from '../helpers/smtp.js';
 
@@ -248,6 +250,19 @@ for (const dialect of dialects()) {
       assert.equal(m.status, 'kept');
       assert.deepEqual(presentMailFull(m).links, ['https://app.example.com/verify?token=secret-token-xyz']);
       assert.equal(sink.to('newcomer@example.com').length, 0);
+    });
+
+    it("a user's messages go with the user", async () => {
+      const s = await signUp(t.c, { email: 'gone@example.com', password: GOOD_PASSWORD }, SYSTEM_CONTEXT);
+      const { id } = await enqueueMail(t.c.store.db, t.c, {
+        to: 'gone@example.com',
+        template: 'password_changed',
+        vars: {},
+        userId: s.user.id,
+      });
+      assert.equal((await getMail(t.c, id)).userId, s.user.id);
+      await t.c.store.db.deleteFrom('users').where('id', '=', s.user.id).execute();
+      await assert.rejects(getMail(t.c, id), (e: Error & { code?: string }) => e.code === 'NOT_FOUND_ERROR');
     });
 
     it('lists by recipient (any case) and cleans up messages past the retention', async () => {
