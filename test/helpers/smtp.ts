@@ -69,6 +69,7 @@ function newServer(messages: ReceivedMail[], auth?: { user: string; password: st
     // Plain SMTP on loopback: nodemailer's opportunistic STARTTLS then stays in clear text.
     disabledCommands: auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
     authOptional: !auth,
+    allowInsecureAuth: true,
     logger: false,
     closeTimeout: 1000,
     onAuth(a, _session, cb) {

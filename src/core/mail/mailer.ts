@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createTransport } from 'nodemailer';
+import { ConfigError } from '../config/load.js';
 import { smtpConfigured } from '../config/options-mail.js';
 import type { JanuaConfig } from '../config/schema.js';
 
@@ -45,7 +46,7 @@ function readSecretFile(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    throw new Error(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ConfigError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
 }
 
@@ -80,7 +81,14 @@ export function createMailer(cfg: SmtpConfig): Mailer | null {
   let secrets: (string | undefined)[];
   let transport: ReturnType<typeof createTransport>;
   if (cfg.smtpUrl) {
-    const url = new URL(cfg.smtpUrl);
+    let url: URL;
+    try {
+      url = new URL(cfg.smtpUrl);
+    } catch {
+      throw new ConfigError('SMTP_URL must be a URL such as smtp://user:password@mail.example.com:587');
+    }
+    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
+      throw new ConfigError(`SMTP_URL must start with smtp:// or smtps://; got ${url.protocol}//`);
     target = `${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)}`;
     secrets = [decodeURIComponent(url.password), url.password];
     transport = createTransport({ url: cfg.smtpUrl, ...common });
