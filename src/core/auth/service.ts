@@ -62,6 +62,9 @@ export function checkEmail(raw: string): string {
   return email;
 }
 
+/** REQUIRE_EMAIL_VERIFICATION's refusal (told apart from a suspension in the sign-in metric). */
+const UNVERIFIED = 'Verify your email address before signing in';
+
 /** Lockout counters are keyed by a hash of the email, whether or not an account has it. */
 export const signInAttemptKey = (email: string) => `signin:${sha256Hex(normalizeEmail(email))}`;
 
@@ -165,7 +168,7 @@ function signInOutcome(err: unknown): SignInOutcome {
     case 'SERVICE_UNAVAILABLE':
       return 'shed';
     case 'AUTHORIZATION_ERROR':
-      return 'suspended';
+      return err.message === UNVERIFIED ? 'unverified' : 'suspended';
     case 'AUTHENTICATION_ERROR':
       // A lockout tells the client when to retry; a wrong password or unknown email does not.
       return err.retryAfter === undefined ? 'invalid_credentials' : 'locked';
@@ -240,7 +243,7 @@ async function signInReserved(
   }
   if (deps.config.requireEmailVerification && !user.emailVerified) {
     await refuse({ type: 'user', id: user.id }, 'unverified');
-    throw forbidden('Verify your email address before signing in');
+    throw forbidden(UNVERIFIED);
   }
   const refresh = randomToken();
   const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };

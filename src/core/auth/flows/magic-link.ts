@@ -65,7 +65,6 @@ export async function verifyMagicLink(
     return { kind: 'ok' as const, user: { ...user, lastSignInAt: now }, session };
   });
   if (outcome.kind === 'suspended') throw forbidden('This account is suspended');
-  deps.metrics.signIns.inc({ outcome: 'success' });
   return {
     user: outcome.user,
     session: outcome.session,
