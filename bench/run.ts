@@ -29,7 +29,17 @@ import {
 } from './baselines.js';
 import { type Daemon, startDaemon } from './daemon.js';
 import { round, runScenario, type ScenarioResult } from './load.js';
-import { fmtMs, log, mean, median, printScenario, scenarioLine, type Target, target, targetLine } from './report.js';
+import {
+  fmtMs,
+  log,
+  mean,
+  median,
+  printScenario,
+  scenarioLine,
+  type Target,
+  target,
+  targetLine,
+} from './report.js';
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name];

@@ -5,6 +5,7 @@ import { registerCron } from './commands/cron.js';
 import { registerDb } from './commands/db.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerKeys } from './commands/keys.js';
+import { registerMail } from './commands/mail.js';
 import { registerOrgs } from './commands/orgs.js';
 import { registerRoles } from './commands/roles.js';
 import { registerServe, type ServeSignals } from './commands/serve.js';
@@ -35,6 +36,7 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
   registerRoles(program, io);
   registerCron(program, io, signals);
   registerJobs(program, io);
+  registerMail(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

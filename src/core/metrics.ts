@@ -10,7 +10,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** How a sign-in ended (the `outcome` label of `janua_signins_total`). */
-export type SignInOutcome = 'success' | 'invalid_credentials' | 'locked' | 'suspended' | 'shed' | 'error';
+export type SignInOutcome =
+  | 'success'
+  | 'invalid_credentials'
+  | 'locked'
+  | 'suspended'
+  | 'unverified'
+  | 'shed'
+  | 'error';
 
 /** A count of durable jobs in one state, as the job queue reports it at scrape time. */
 export interface JobDepth {
@@ -132,7 +139,7 @@ export class Metrics {
   /** Sign-ins by outcome: counted by the auth service, whatever front door the sign-in came through. */
   readonly signIns = new Counter({
     name: 'janua_signins_total',
-    help: 'Password sign-ins by outcome (success, invalid_credentials, locked, suspended, shed, error)',
+    help: 'Password sign-ins by outcome (success, invalid_credentials, locked, suspended, unverified, shed, error)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

@@ -23,6 +23,7 @@ import { type CounterStore, MemoryCounterStore, RedisCounterStore } from './rate
 import { requestId } from './request-id.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
+import { authFlowRoutes } from './routes/auth-flows.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { organizationRoutes } from './routes/organizations.js';
@@ -174,6 +175,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(wellKnownRoutes, { deps });
   if (config.metricsEnabled) await app.register(metricsRoutes, { deps });
   await app.register(authRoutes, { prefix: '/api/v1/auth', deps });
+  await app.register(authFlowRoutes, { prefix: '/api/v1/auth', deps });
   await app.register(adminRoutes, { prefix: '/api/v1', deps, redisPing });
   await app.register(organizationRoutes, { prefix: '/api/v1', deps });
   await app.register(roleRoutes, { prefix: '/api/v1', deps });

@@ -3,6 +3,7 @@ import type { Container } from '../core/container.js';
 import { JanuaError } from '../core/errors.js';
 import { startBackground } from '../core/jobs/background.js';
 import { ensureKeys } from '../core/keys/keys.js';
+import { createMailer } from '../core/mail/mailer.js';
 import { migrate, pendingMigrations } from '../core/store/migrator.js';
 import { OutageWatch } from '../core/store/outage.js';
 import { bootstrapAdmin } from '../core/users/bootstrap.js';
@@ -39,6 +40,8 @@ export async function startServer(c: Container): Promise<Running> {
         `${pending} schema migration(s) pending and --no-migrate given: run \`janua db migrate\` first`,
       );
   }
+  // An unreadable SMTP_PASSWORD_FILE or CA file, or a bad SMTP_URL, stops the start here, before listening.
+  createMailer(config);
   await ensureKeys(c);
   await c.keys.load();
   // One outage log for the whole node: failed requests, readiness probes and key reloads all report to it.

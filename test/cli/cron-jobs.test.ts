@@ -18,6 +18,7 @@ const JOB_NAMES = [
   'cleanup.audit',
   'cleanup.outbox',
   'cleanup.jobs',
+  'cleanup.mail',
 ];
 
 for (const dialect of dialects()) {

@@ -148,8 +148,16 @@ for (const dialect of dialects()) {
         'expires_in',
         'refresh_token',
         'token_type',
+        'tokens',
         'user',
       ]);
+      // API.md, "Client compatibility": the tokens flat and nested, beside `user`.
+      assert.deepEqual(res.body.tokens, {
+        access_token: res.body.access_token,
+        refresh_token: res.body.refresh_token,
+        token_type: 'bearer',
+        expires_in: res.body.expires_in,
+      });
       assert.equal(res.body.token_type, 'bearer');
       assert.equal(res.body.expires_in, 28800);
       assertUser(res.body.user, email);

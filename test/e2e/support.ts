@@ -194,6 +194,7 @@ export const DATA_TABLES = [
   'organization_roles',
   'organization_members',
   'organization_invitations',
+  'one_time_tokens',
 ] as const;
 
 /**

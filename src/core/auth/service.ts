@@ -25,6 +25,7 @@ import { users } from '../store/repos/users.js';
 import type { Executor } from '../store/store.js';
 import { breaksTextRule } from '../text.js';
 import { normalizeEmail, type User } from '../users/model.js';
+import { issueVerification } from './flows/verification.js';
 import { checkPasswordPolicy, type HashReservation, MAX_PASSWORD_BYTES } from './passwords.js';
 import { revokeSessions } from './revoke.js';
 import { rotate } from './rotation.js';
@@ -43,6 +44,13 @@ export interface SignedIn {
   tokens: TokenPair;
 }
 
+/** Sign-up's outcome: no session when REQUIRE_EMAIL_VERIFICATION holds it back until the address is verified. */
+export interface SignedUp {
+  user: User;
+  session?: Session;
+  tokens?: TokenPair;
+}
+
 type AuthDeps = Pick<Deps, 'config' | 'store' | 'clock' | 'keys' | 'hasher' | 'metrics'>;
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -53,6 +61,9 @@ export function checkEmail(raw: string): string {
     throw validation('A valid email address is required', { email: 'invalid' });
   return email;
 }
+
+/** REQUIRE_EMAIL_VERIFICATION's refusal (told apart from a suspension in the sign-in metric). */
+const UNVERIFIED = 'Verify your email address before signing in';
 
 /** Lockout counters are keyed by a hash of the email, whether or not an account has it. */
 export const signInAttemptKey = (email: string) => `signin:${sha256Hex(normalizeEmail(email))}`;
@@ -67,6 +78,21 @@ export interface SignUpInput {
 
 /** Creates an account and its first session. Duplicate email → CONFLICT_ERROR. */
 export async function signUp(deps: AuthDeps, input: SignUpInput, ctx: RequestContext): Promise<SignedIn> {
+  return (await createAccount(deps, input, ctx, true)) as SignedIn;
+}
+
+/** Sign-up as a client asks for it: with REQUIRE_EMAIL_VERIFICATION, the account without a session. */
+export function register(deps: AuthDeps, input: SignUpInput, ctx: RequestContext): Promise<SignedUp> {
+  return createAccount(deps, input, ctx, !deps.config.requireEmailVerification);
+}
+
+/** Creates the account and mails its verification link; opens the first session when `withSession`. */
+async function createAccount(
+  deps: AuthDeps,
+  input: SignUpInput,
+  ctx: RequestContext,
+  withSession: boolean,
+): Promise<SignedUp> {
   const email = checkEmail(input.email);
   checkPasswordPolicy(deps.config, input.password);
   if (await users.findByEmail(deps.store.db, email))
@@ -89,10 +115,14 @@ export async function signUp(deps: AuthDeps, input: SignUpInput, ctx: RequestCon
       const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
       await audit(tx, uctx, { action: 'user.signup', targetType: 'user', targetId: user.id }, now);
       await emit(tx, 'user.created', { type: 'user', id: user.id }, { user_id: user.id, email }, now);
+      // The verification mail is enqueued with the account: it exists exactly when the account does.
+      await issueVerification(tx, deps, user, null, now);
+      if (!withSession) return { user, session: undefined };
       const session = await openSession(deps, tx, user, refresh, uctx, now);
       return { user, session };
     })
     .catch(rethrowUniqueAsConflict);
+  if (!result.session) return { user: result.user };
   return { ...result, tokens: await tokenPair(deps, result.user, result.session.id, refresh) };
 }
 
@@ -138,7 +168,7 @@ function signInOutcome(err: unknown): SignInOutcome {
     case 'SERVICE_UNAVAILABLE':
       return 'shed';
     case 'AUTHORIZATION_ERROR':
-      return 'suspended';
+      return err.message === UNVERIFIED ? 'unverified' : 'suspended';
     case 'AUTHENTICATION_ERROR':
       // A lockout tells the client when to retry; a wrong password or unknown email does not.
       return err.retryAfter === undefined ? 'invalid_credentials' : 'locked';
@@ -211,6 +241,10 @@ async function signInReserved(
     await refuse({ type: 'user', id: user.id }, 'suspended');
     throw forbidden('This account is suspended');
   }
+  if (deps.config.requireEmailVerification && !user.emailVerified) {
+    await refuse({ type: 'user', id: user.id }, 'unverified');
+    throw forbidden(UNVERIFIED);
+  }
   const refresh = randomToken();
   const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
   const session = await deps.store.transaction(async (tx) => {
@@ -227,7 +261,7 @@ async function signInReserved(
 }
 
 /** Opens a session with its first refresh token and enforces the per-user session cap (oldest revoked). */
-async function openSession(
+export async function openSession(
   deps: AuthDeps,
   tx: Executor,
   user: User,
@@ -274,7 +308,12 @@ async function openSession(
   return session;
 }
 
-async function tokenPair(deps: AuthDeps, user: User, sessionId: string, refresh: string): Promise<TokenPair> {
+export async function tokenPair(
+  deps: AuthDeps,
+  user: User,
+  sessionId: string,
+  refresh: string,
+): Promise<TokenPair> {
   const access = await signAccessToken(deps, { userId: user.id, sessionId, email: user.email });
   deps.metrics.tokensIssued.inc({ type: 'refresh' });
   return {

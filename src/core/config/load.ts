@@ -4,6 +4,7 @@ import { extname, isAbsolute, join, resolve } from 'node:path';
 import { validate as validCron } from 'node-cron';
 import { parse as parseYaml } from 'yaml';
 import { JanuaError } from '../errors.js';
+import { finishMailConfig } from './options-mail.js';
 import { type JanuaConfig, OPTIONS, type OptionSpec } from './schema.js';
 
 export interface ConfigSources {
@@ -168,6 +169,7 @@ export function loadConfig(sources: ConfigSources = {}): JanuaConfig {
   } catch {
     throw new ConfigError(`JANUA_BASE_URL must be an absolute URL; got "${cfg.baseUrl}"`);
   }
+  finishMailConfig(cfg, cwd);
   cfg.passwordHashConcurrency ??= availableParallelism();
   if (cfg.rateLimitPerHour < cfg.rateLimitPerMinute) {
     throw new ConfigError('RATE_LIMIT_PER_HOUR must be at least RATE_LIMIT_PER_MINUTE');

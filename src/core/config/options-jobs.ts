@@ -113,7 +113,7 @@ export const JOB_OPTIONS: readonly OptionSpec[] = [
     'CRON_CLEANUP_SESSIONS',
     'cleanup.sessions',
     '*/15 * * * *',
-    'expired and revoked sessions, expired refresh tokens',
+    'expired and revoked sessions, expired refresh tokens and email-flow links',
   ),
   cronOption(
     'cronCleanupAttempts',

@@ -6,7 +6,9 @@
  * Precedence, highest first: command-line flag > environment variable > config file > default.
  */
 
+import { FLOWS_OPTIONS, type FlowsConfig } from './options-flows.js';
 import { JOB_OPTIONS } from './options-jobs.js';
+import { MAIL_OPTIONS, type MailConfig } from './options-mail.js';
 import { NETWORK_OPTIONS } from './options-network.js';
 import { OPS_OPTIONS } from './options-ops.js';
 import { PASSWORD_OPTIONS } from './options-passwords.js';
@@ -33,7 +35,7 @@ export interface OptionSpec {
   readonly values?: readonly string[];
 }
 
-export interface JanuaConfig {
+export interface JanuaConfig extends MailConfig, FlowsConfig {
   host: string;
   port: number;
   baseUrl: string;
@@ -107,4 +109,6 @@ export const OPTIONS: readonly OptionSpec[] = [
   ...NETWORK_OPTIONS,
   ...OPS_OPTIONS,
   ...JOB_OPTIONS,
+  ...MAIL_OPTIONS,
+  ...FLOWS_OPTIONS,
 ];

@@ -57,7 +57,13 @@ export async function cleanupSessions(ex: Executor, now: Date, signal?: AbortSig
       deletePicked(ex, 'refresh_tokens', 'id', (q) => q.where('expires_at', '<', expired).limit(limit)),
     signal,
   );
-  return byExpiry + byRevocation + tokens;
+  // One-time tokens of the email flows (links), spent or not, past their expiry.
+  const links = await inBatches(
+    (limit) =>
+      deletePicked(ex, 'one_time_tokens', 'id', (q) => q.where('expires_at', '<', expired).limit(limit)),
+    signal,
+  );
+  return byExpiry + byRevocation + tokens + links;
 }
 
 /**

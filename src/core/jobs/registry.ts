@@ -3,12 +3,14 @@
  * background work (mail, webhook deliveries, exports) add theirs here; `janua serve` starts workers for
  * exactly these. Jobs of a kind no node knows stay pending (and show in `janua jobs list`).
  */
+import { emailFlowJob } from '../auth/flows/requests.js';
 import type { Deps } from '../deps.js';
+import { mailSendKind } from '../mail/send-job.js';
 import type { JobKind } from './kinds.js';
 import type { EventConsumer } from './outbox-drain.js';
 
-export function jobKinds(_deps: Deps): JobKind[] {
-  return [];
+export function jobKinds(deps: Deps): JobKind[] {
+  return [mailSendKind(deps), emailFlowJob(deps)];
 }
 
 export function eventConsumers(_deps: Deps): EventConsumer[] {

@@ -7,6 +7,7 @@ import type { JanuaConfig } from '../config/schema.js';
 import type { Deps } from '../deps.js';
 import { SYSTEM_CONTEXT } from '../events/events.js';
 import { ensureKeys, JWKS_MAX_AGE_S, JWKS_STALE_S, listKeys, pruneKeys, rotateKeys } from '../keys/keys.js';
+import { cleanupMail } from '../mail/service.js';
 import { cleanupAttempts, cleanupAudit, cleanupJobs, cleanupOutbox, cleanupSessions } from './cleanup.js';
 
 export type ScheduledDeps = Pick<Deps, 'store' | 'clock' | 'box' | 'config' | 'logger'>;
@@ -138,6 +139,13 @@ export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
         signal,
       ),
     () => 'finished jobs and run records',
+  ),
+  cleanup(
+    'cleanup.mail',
+    'cronCleanupMail',
+    'Delete mail messages older than MAIL_RETENTION_DAYS (their bodies hold one-time links)',
+    (d, now, signal) => cleanupMail(d.store.db, now, d.config.mailRetentionDays, signal),
+    (d) => `mail messages older than ${d.config.mailRetentionDays} days`,
   ),
 ];
 

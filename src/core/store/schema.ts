@@ -122,6 +122,25 @@ export interface JobsTable {
   finished_at: TsNull;
 }
 
+export interface MailMessagesTable {
+  id: string;
+  user_id: string | null;
+  to_address: string;
+  from_address: string;
+  template: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  status: string;
+  attempts: number;
+  resends: number;
+  last_error: string | null;
+  job_id: string | null;
+  created_at: Ts;
+  updated_at: Ts;
+  sent_at: TsNull;
+}
+
 export interface CronRunsTable {
   id: string;
   job: string;
@@ -198,6 +217,20 @@ export interface OrganizationInvitationsTable {
   revoked_at: TsNull;
 }
 
+/** Email-flow one-time tokens (hash only; see migration 0006). */
+export interface OneTimeTokensTable {
+  id: string;
+  user_id: string;
+  purpose: string;
+  token_hash: string;
+  email: string;
+  redirect_url: string | null;
+  created_at: Ts;
+  expires_at: Ts;
+  consumed_at: TsNull;
+  consume_reason: string | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   organization_roles: OrganizationRolesTable;
@@ -212,8 +245,10 @@ export interface Database {
   audit_events: AuditEventsTable;
   outbox: OutboxTable;
   jobs: JobsTable;
+  mail_messages: MailMessagesTable;
   cron_runs: CronRunsTable;
   leases: LeasesTable;
   settings: SettingsTable;
   janua_schema_migrations: SchemaMigrationsTable;
+  one_time_tokens: OneTimeTokensTable;
 }

@@ -3,7 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { refresh, type SignedIn, signIn, signOut, signUp } from '../../core/auth/service.js';
+import { refresh, register, type SignedIn, signIn, signOut } from '../../core/auth/service.js';
 import type { Deps } from '../../core/deps.js';
 import { presentUser } from '../../core/users/model.js';
 import { updateProfile } from '../../core/users/service.js';
@@ -36,7 +36,12 @@ const SignOutQuery = Type.Object({
 });
 const ProfileBody = Type.Object(ProfileFields, { minProperties: 1 });
 
-const SessionResponse = Type.Object({ ...TokenFields, user: UserSchema });
+/** API.md, "Client compatibility": the tokens flat and nested (`tokens`), beside `user`. */
+const SessionResponse = Type.Object({ ...TokenFields, tokens: Type.Object(TokenFields), user: UserSchema });
+/** With REQUIRE_EMAIL_VERIFICATION sign-up opens no session: the token fields are then absent. */
+const OptionalTokenFields = Object.fromEntries(
+  Object.entries(TokenFields).map(([k, v]) => [k, Type.Optional(v)]),
+) as { [K in keyof typeof TokenFields]: ReturnType<typeof Type.Optional<(typeof TokenFields)[K]>> };
 const SignUpResponse = Type.Object({
   id: Type.String({ format: 'uuid' }),
   email: Type.String(),
@@ -44,12 +49,13 @@ const SignUpResponse = Type.Object({
   last_name: Type.Union([Type.String(), Type.Null()]),
   email_verified: Type.Boolean(),
   message: Type.String(),
-  ...TokenFields,
+  ...OptionalTokenFields,
+  tokens: Type.Optional(Type.Object(TokenFields)),
   user: UserSchema,
 });
 
 function sessionBody(s: SignedIn) {
-  return { ...s.tokens, user: presentUser(s.user) };
+  return { ...s.tokens, tokens: s.tokens, user: presentUser(s.user) };
 }
 
 /** Registers one handler under the documented path and its SDK alias. */
@@ -78,7 +84,7 @@ export async function authRoutes(app: FastifyInstance, opts: { deps: Deps }): Pr
       },
       async (request, reply) => {
         const b = request.body;
-        const s = await signUp(
+        const s = await register(
           deps,
           {
             email: b.email,
@@ -96,8 +102,10 @@ export async function authRoutes(app: FastifyInstance, opts: { deps: Deps }): Pr
           first_name: s.user.firstName,
           last_name: s.user.lastName,
           email_verified: s.user.emailVerified,
-          message: 'Account created',
-          ...sessionBody(s),
+          message: deps.config.requireEmailVerification
+            ? 'Verification email sent; verify the address to sign in'
+            : 'Verification email sent',
+          ...(s.tokens ? sessionBody(s as SignedIn) : { user: presentUser(s.user) }),
         };
       },
     ),

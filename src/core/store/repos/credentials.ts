@@ -1,4 +1,5 @@
 import type { Executor } from '../store.js';
+import { oneTimeTokens } from './one-time-tokens.js';
 
 /**
  * Privileged repository: the only code that reads password hashes. Read paths (user lists, profiles) use
@@ -14,7 +15,13 @@ export const passwordCredentials = {
     return row?.password_hash;
   },
 
+  /**
+   * Sets (or replaces) the password. Every path that changes a password comes here, so this is where the
+   * user's outstanding one-time tokens are spent: a reset link or magic link mailed under the old password
+   * must not outlive it.
+   */
   async set(ex: Executor, userId: string, hash: string, now: Date): Promise<void> {
+    await oneTimeTokens.spendForUser(ex, userId, 'password_changed', now);
     await ex
       .insertInto('password_credentials')
       .values({ user_id: userId, password_hash: hash, created_at: now, updated_at: now })
