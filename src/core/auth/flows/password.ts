@@ -9,10 +9,11 @@ import { tokenError, validation } from '../../errors.js';
 import { audit, emit, type RequestContext } from '../../events/events.js';
 import { signInAttempts } from '../../store/repos/attempts.js';
 import { passwordCredentials } from '../../store/repos/credentials.js';
-import { sessions } from '../../store/repos/sessions.js';
 import { users } from '../../store/repos/users.js';
+import type { Executor } from '../../store/store.js';
+import type { User } from '../../users/model.js';
 import { checkPasswordPolicy } from '../passwords.js';
-import { revokeSessions } from '../revoke.js';
+import { revokeOtherSessions, revokeSessions } from '../revoke.js';
 import { signInAttemptKey } from '../service.js';
 import { sendFlowMail } from './mail.js';
 import { consumeToken, peekToken } from './tokens.js';
@@ -41,19 +42,7 @@ export async function confirmPasswordReset(
     const revoked = await revokeSessions(tx, user.id, 'password_reset', now);
     await signInAttempts.reset(tx, signInAttemptKey(user.email));
     const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
-    await audit(
-      tx,
-      uctx,
-      {
-        action: 'security.password.reset',
-        targetType: 'user',
-        targetId: user.id,
-        metadata: { sessions_revoked: revoked.length },
-      },
-      now,
-    );
-    await emit(tx, 'security.password.reset', { type: 'user', id: user.id }, { user_id: user.id }, now);
-    await sendFlowMail(tx, deps, { to: user.email, template: 'password_changed', userId: user.id });
+    await recordNewPassword(tx, deps, uctx, user, 'security.password.reset', revoked.length, now);
     return { userId: user.id, sessionsRevoked: revoked.length };
   });
 }
@@ -83,27 +72,28 @@ export async function changePassword(
     const user = await users.findById(tx, who.userId);
     if (user?.status !== 'active') throw tokenError('Account is not active');
     await passwordCredentials.set(tx, user.id, hash, now);
-    const others = (await sessions.listLive(tx, user.id, now)).filter((s) => s.id !== who.sessionId);
-    const revoked = await revokeSessions(
-      tx,
-      user.id,
-      'password_changed',
-      now,
-      others.map((s) => s.id),
-    );
-    await audit(
-      tx,
-      ctx,
-      {
-        action: 'security.password.changed',
-        targetType: 'user',
-        targetId: user.id,
-        metadata: { sessions_revoked: revoked.length },
-      },
-      now,
-    );
-    await emit(tx, 'security.password.changed', { type: 'user', id: user.id }, { user_id: user.id }, now);
-    await sendFlowMail(tx, deps, { to: user.email, template: 'password_changed', userId: user.id });
+    const revoked = await revokeOtherSessions(tx, user.id, who.sessionId, 'password_changed', now);
+    await recordNewPassword(tx, deps, ctx, user, 'security.password.changed', revoked.length, now);
     return { sessionsRevoked: revoked.length };
   });
+}
+
+/** What both ways of setting a password leave behind: the audit row, the event and the notice to the owner. */
+async function recordNewPassword(
+  tx: Executor,
+  deps: PasswordDeps,
+  ctx: RequestContext,
+  user: User,
+  action: 'security.password.reset' | 'security.password.changed',
+  sessionsRevoked: number,
+  now: Date,
+): Promise<void> {
+  await audit(
+    tx,
+    ctx,
+    { action, targetType: 'user', targetId: user.id, metadata: { sessions_revoked: sessionsRevoked } },
+    now,
+  );
+  await emit(tx, action, { type: 'user', id: user.id }, { user_id: user.id }, now);
+  await sendFlowMail(tx, deps, { to: user.email, template: 'password_changed', userId: user.id });
 }

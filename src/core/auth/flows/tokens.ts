@@ -78,10 +78,7 @@ export async function consumeToken(
   token: string,
   now: Date,
 ): Promise<OneTimeToken> {
-  if (!TOKEN_RE.test(token)) throw invalidToken();
-  const found = await oneTimeTokens.consume(ex, purpose, hashToken(token), now);
-  if (!found) throw invalidToken();
-  return found;
+  return live(token, (hash) => oneTimeTokens.consume(ex, purpose, hash, now));
 }
 
 /** The live token, without spending it (to check before slow work such as hashing a new password). */
@@ -91,13 +88,21 @@ export async function peekToken(
   token: string,
   now: Date,
 ): Promise<OneTimeToken> {
-  if (!TOKEN_RE.test(token)) throw invalidToken();
-  const found = await oneTimeTokens.findLive(ex, purpose, hashToken(token), now);
-  if (!found) throw invalidToken();
-  return found;
+  return live(token, (hash) => oneTimeTokens.findLive(ex, purpose, hash, now));
 }
 
 export const invalidToken = () => tokenError('Invalid or expired link');
+
+/** The token's row found by `find` (by hash), or the one TOKEN_ERROR for every kind of bad token. */
+async function live(
+  token: string,
+  find: (hash: string) => Promise<OneTimeToken | undefined>,
+): Promise<OneTimeToken> {
+  if (!TOKEN_RE.test(token)) throw invalidToken();
+  const found = await find(hashToken(token));
+  if (!found) throw invalidToken();
+  return found;
+}
 
 /**
  * How many tokens of this purpose the user was sent in the last hour (the per-address mail limit). Locks the
