@@ -88,18 +88,28 @@ function countLines(data: string, each: () => void): void {
 const TURN_BATCH_BYTES = 64 * 1024;
 
 /**
+ * Least time between two batches (ms). A line logged after a quiet spell is handed over at the end of its
+ * turn; under load the lines of the turns within this window share one write, one pipe wake-up of the
+ * reader. Bench (JWKS at the default configuration, same run): 36.5 → 34.1 µs of server CPU per answer
+ * against one write per turn. What is pending when the process exits is written by the exit hook.
+ */
+const BATCH_WINDOW_MS = 10;
+
+/**
  * The lines logged during one turn of the event loop, handed to the output as one write at its end
  * (setImmediate). A busy daemon answers many requests per turn; writing their access lines one by one
  * cost a write on the pipe and a wake-up of the reader (journald, a container runtime) for each, which
  * at the default configuration halved JWKS throughput against the same daemon logging nothing.
- * At idle a line waits only for the turn it was logged in to end. Order is kept: every line of the
- * logger goes through here.
+ * At idle a line waits only for the turn it was logged in to end; under load, for at most BATCH_WINDOW_MS.
+ * Order is kept: every line of the logger goes through here.
  */
 type SonicBoom = ReturnType<typeof pino.destination>;
 
 class TurnBatch implements DestinationStream {
   private pending = '';
   private scheduled = false;
+  /** When the last batch was handed over (performance.now()). */
+  private releasedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly out: SonicBoom) {
     // sonic-boom's own exit hook (pino's on-exit-leak-free) runs before this one: hand over what is left
@@ -120,7 +130,9 @@ class TurnBatch implements DestinationStream {
     if (this.pending.length >= TURN_BATCH_BYTES) this.release();
     else if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.endOfTurn);
+      const wait = this.releasedAt + BATCH_WINDOW_MS - performance.now();
+      if (wait > 0) setTimeout(this.endOfTurn, wait);
+      else setImmediate(this.endOfTurn);
     }
   }
 
@@ -135,6 +147,7 @@ class TurnBatch implements DestinationStream {
   };
 
   private release(): void {
+    this.releasedAt = performance.now();
     if (!this.pending) return;
     const batch = this.pending;
     this.pending = '';
