@@ -141,6 +141,47 @@ export interface MailMessagesTable {
   sent_at: TsNull;
 }
 
+export interface WebhookEndpointsTable {
+  id: string;
+  organization_id: string | null;
+  url: string;
+  description: string | null;
+  events: Json;
+  headers: Json;
+  secret_box: string;
+  previous_secret_box: string | null;
+  previous_secret_expires_at: TsNull;
+  status: string;
+  disabled_reason: string | null;
+  disabled_at: TsNull;
+  failing_since: TsNull;
+  created_by: string | null;
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  organization_id: string | null;
+  body: string;
+  status: string;
+  attempts: number;
+  response_status: number | null;
+  response_body: string | null;
+  latency_ms: number | null;
+  last_error: string | null;
+  next_attempt_at: TsNull;
+  job_id: string | null;
+  replay_of: string | null;
+  event_created_at: Ts;
+  created_at: Ts;
+  updated_at: Ts;
+  delivered_at: TsNull;
+}
+
 export interface CronRunsTable {
   id: string;
   job: string;
@@ -246,6 +287,8 @@ export interface Database {
   outbox: OutboxTable;
   jobs: JobsTable;
   mail_messages: MailMessagesTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   cron_runs: CronRunsTable;
   leases: LeasesTable;
   settings: SettingsTable;

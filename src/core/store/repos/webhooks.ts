@@ -1,0 +1,439 @@
+/**
+ * Webhook endpoints and deliveries (see migrations/0007_webhooks.ts for the columns and statuses). Secrets
+ * are stored sealed: this module moves the sealed text and never opens it (core/webhooks does, with the
+ * SecretBox).
+ */
+import type { Selectable } from 'kysely';
+import { json, toDate, toDateOrNull, toJson } from '../codec.js';
+import type { WebhookDeliveriesTable, WebhookEndpointsTable } from '../schema.js';
+import type { Executor } from '../store.js';
+import { deletePicked } from './delete-picked.js';
+
+export const ENDPOINT_STATUSES = ['active', 'disabled'] as const;
+export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
+
+export const DELIVERY_STATUSES = ['pending', 'retrying', 'succeeded', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export interface WebhookEndpoint {
+  id: string;
+  /** null: a platform endpoint (every event). */
+  organizationId: string | null;
+  url: string;
+  description: string | null;
+  /** Event types or patterns (`user.*`, `*`). */
+  events: string[];
+  /** Extra request headers sent with every delivery. */
+  headers: Record<string, string>;
+  secretBox: string;
+  previousSecretBox: string | null;
+  previousSecretExpiresAt: Date | null;
+  status: EndpointStatus;
+  disabledReason: string | null;
+  disabledAt: Date | null;
+  failingSince: Date | null;
+  createdBy: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewWebhookEndpoint = Pick<
+  WebhookEndpoint,
+  'id' | 'organizationId' | 'url' | 'description' | 'events' | 'headers' | 'secretBox' | 'createdBy'
+>;
+
+export type EndpointPatch = Partial<
+  Pick<
+    WebhookEndpoint,
+    | 'url'
+    | 'description'
+    | 'events'
+    | 'headers'
+    | 'secretBox'
+    | 'previousSecretBox'
+    | 'previousSecretExpiresAt'
+    | 'status'
+    | 'disabledReason'
+    | 'disabledAt'
+    | 'failingSince'
+  >
+>;
+
+export interface WebhookDelivery {
+  id: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  organizationId: string | null;
+  /** The exact JSON body sent on every attempt. */
+  body: string;
+  status: DeliveryStatus;
+  attempts: number;
+  responseStatus: number | null;
+  /** The start of the last response's body (capped). */
+  responseBody: string | null;
+  latencyMs: number | null;
+  lastError: string | null;
+  nextAttemptAt: Date | null;
+  jobId: string | null;
+  replayOf: string | null;
+  eventCreatedAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+  deliveredAt: Date | null;
+}
+
+export type NewWebhookDelivery = Pick<
+  WebhookDelivery,
+  | 'id'
+  | 'endpointId'
+  | 'eventId'
+  | 'eventType'
+  | 'organizationId'
+  | 'body'
+  | 'jobId'
+  | 'replayOf'
+  | 'eventCreatedAt'
+>;
+
+/** The outcome of one attempt, as recorded on its delivery. */
+export type DeliveryOutcome = Pick<
+  WebhookDelivery,
+  'status' | 'attempts' | 'responseStatus' | 'responseBody' | 'latencyMs' | 'lastError' | 'nextAttemptAt'
+> & { deliveredAt?: Date | null };
+
+export interface EndpointFilter {
+  /** undefined: every endpoint; null: platform endpoints only; a string: that organization's. */
+  organizationId?: string | null | undefined;
+  status?: EndpointStatus | undefined;
+  limit: number;
+  offset?: number | undefined;
+}
+
+export interface DeliveryFilter {
+  endpointId?: string | undefined;
+  /** Only deliveries of endpoints of this organization (null: platform endpoints). */
+  organizationId?: string | null | undefined;
+  status?: DeliveryStatus | readonly DeliveryStatus[] | undefined;
+  eventType?: string | undefined;
+  /** created_at ≥ since, < until. */
+  since?: Date | undefined;
+  until?: Date | undefined;
+  limit: number;
+  offset?: number | undefined;
+}
+
+function decodeEndpoint(r: Selectable<WebhookEndpointsTable>): WebhookEndpoint {
+  return {
+    id: r.id,
+    organizationId: r.organization_id,
+    url: r.url,
+    description: r.description,
+    events: toJson<string[]>(r.events),
+    headers: toJson<Record<string, string>>(r.headers),
+    secretBox: r.secret_box,
+    previousSecretBox: r.previous_secret_box,
+    previousSecretExpiresAt: toDateOrNull(r.previous_secret_expires_at),
+    status: r.status as EndpointStatus,
+    disabledReason: r.disabled_reason,
+    disabledAt: toDateOrNull(r.disabled_at),
+    failingSince: toDateOrNull(r.failing_since),
+    createdBy: r.created_by,
+    createdAt: toDate(r.created_at),
+    updatedAt: toDate(r.updated_at),
+  };
+}
+
+function decodeDelivery(r: Selectable<WebhookDeliveriesTable>): WebhookDelivery {
+  return {
+    id: r.id,
+    endpointId: r.endpoint_id,
+    eventId: r.event_id,
+    eventType: r.event_type,
+    organizationId: r.organization_id,
+    body: r.body,
+    status: r.status as DeliveryStatus,
+    attempts: Number(r.attempts),
+    responseStatus: r.response_status === null ? null : Number(r.response_status),
+    responseBody: r.response_body,
+    latencyMs: r.latency_ms === null ? null : Number(r.latency_ms),
+    lastError: r.last_error,
+    nextAttemptAt: toDateOrNull(r.next_attempt_at),
+    jobId: r.job_id,
+    replayOf: r.replay_of,
+    eventCreatedAt: toDate(r.event_created_at),
+    createdAt: toDate(r.created_at),
+    updatedAt: toDate(r.updated_at),
+    deliveredAt: toDateOrNull(r.delivered_at),
+  };
+}
+
+export const webhookEndpoints = {
+  async insert(ex: Executor, e: NewWebhookEndpoint, now: Date): Promise<WebhookEndpoint> {
+    const row = {
+      id: e.id,
+      organization_id: e.organizationId,
+      url: e.url,
+      description: e.description,
+      events: json(e.events),
+      headers: json(e.headers),
+      secret_box: e.secretBox,
+      previous_secret_box: null,
+      previous_secret_expires_at: null,
+      status: 'active',
+      disabled_reason: null,
+      disabled_at: null,
+      failing_since: null,
+      created_by: e.createdBy,
+      created_at: now,
+      updated_at: now,
+    };
+    await ex.insertInto('webhook_endpoints').values(row).execute();
+    return {
+      ...e,
+      previousSecretBox: null,
+      previousSecretExpiresAt: null,
+      status: 'active',
+      disabledReason: null,
+      disabledAt: null,
+      failingSince: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+  },
+
+  async findById(ex: Executor, id: string): Promise<WebhookEndpoint | undefined> {
+    const row = await ex.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && decodeEndpoint(row);
+  },
+
+  /** Oldest first (the order they were made in: stable pages). */
+  async list(ex: Executor, f: EndpointFilter): Promise<WebhookEndpoint[]> {
+    let q = ex.selectFrom('webhook_endpoints').selectAll();
+    if (f.organizationId === null) q = q.where('organization_id', 'is', null);
+    else if (f.organizationId !== undefined) q = q.where('organization_id', '=', f.organizationId);
+    if (f.status) q = q.where('status', '=', f.status);
+    const rows = await q
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .limit(f.limit)
+      .offset(f.offset ?? 0)
+      .execute();
+    return rows.map(decodeEndpoint);
+  },
+
+  async count(ex: Executor, f: Omit<EndpointFilter, 'limit' | 'offset'>): Promise<number> {
+    let q = ex.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (f.organizationId === null) q = q.where('organization_id', 'is', null);
+    else if (f.organizationId !== undefined) q = q.where('organization_id', '=', f.organizationId);
+    if (f.status) q = q.where('status', '=', f.status);
+    const row = await q.executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
+
+  /** Every active endpoint (the fan-out's candidates; a deployment has tens, not thousands). */
+  async listActive(ex: Executor): Promise<WebhookEndpoint[]> {
+    const rows = await ex
+      .selectFrom('webhook_endpoints')
+      .selectAll()
+      .where('status', '=', 'active')
+      .orderBy('created_at', 'asc')
+      .execute();
+    return rows.map(decodeEndpoint);
+  },
+
+  async update(ex: Executor, id: string, p: EndpointPatch, now: Date): Promise<boolean> {
+    const set: Record<string, unknown> = { updated_at: now };
+    if (p.url !== undefined) set['url'] = p.url;
+    if (p.description !== undefined) set['description'] = p.description;
+    if (p.events !== undefined) set['events'] = json(p.events);
+    if (p.headers !== undefined) set['headers'] = json(p.headers);
+    if (p.secretBox !== undefined) set['secret_box'] = p.secretBox;
+    if (p.previousSecretBox !== undefined) set['previous_secret_box'] = p.previousSecretBox;
+    if (p.previousSecretExpiresAt !== undefined)
+      set['previous_secret_expires_at'] = p.previousSecretExpiresAt;
+    if (p.status !== undefined) set['status'] = p.status;
+    if (p.disabledReason !== undefined) set['disabled_reason'] = p.disabledReason;
+    if (p.disabledAt !== undefined) set['disabled_at'] = p.disabledAt;
+    if (p.failingSince !== undefined) set['failing_since'] = p.failingSince;
+    const r = await ex.updateTable('webhook_endpoints').set(set).where('id', '=', id).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  },
+
+  /** After a success: no longer failing (one statement, only when it was). */
+  async markHealthy(ex: Executor, id: string): Promise<void> {
+    await ex
+      .updateTable('webhook_endpoints')
+      .set({ failing_since: null })
+      .where('id', '=', id)
+      .where('failing_since', 'is not', null)
+      .execute();
+  },
+
+  /** After a failure: failing since now, unless it already was (the first failure is what counts). */
+  async markFailing(ex: Executor, id: string, now: Date): Promise<void> {
+    await ex
+      .updateTable('webhook_endpoints')
+      .set({ failing_since: now })
+      .where('id', '=', id)
+      .where('failing_since', 'is', null)
+      .execute();
+  },
+
+  async delete(ex: Executor, id: string): Promise<boolean> {
+    const r = await ex.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  },
+};
+
+export const webhookDeliveries = {
+  async insertMany(ex: Executor, ds: readonly NewWebhookDelivery[], now: Date): Promise<void> {
+    if (ds.length === 0) return;
+    await ex
+      .insertInto('webhook_deliveries')
+      .values(
+        ds.map((d) => ({
+          id: d.id,
+          endpoint_id: d.endpointId,
+          event_id: d.eventId,
+          event_type: d.eventType,
+          organization_id: d.organizationId,
+          body: d.body,
+          status: 'pending',
+          attempts: 0,
+          response_status: null,
+          response_body: null,
+          latency_ms: null,
+          last_error: null,
+          next_attempt_at: now,
+          job_id: d.jobId,
+          replay_of: d.replayOf,
+          event_created_at: d.eventCreatedAt,
+          created_at: now,
+          updated_at: now,
+          delivered_at: null,
+        })),
+      )
+      .execute();
+  },
+
+  async findById(ex: Executor, id: string): Promise<WebhookDelivery | undefined> {
+    const row = await ex.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && decodeDelivery(row);
+  },
+
+  /** Newest first. */
+  async list(ex: Executor, f: DeliveryFilter): Promise<WebhookDelivery[]> {
+    const rows = await filtered(ex, f)
+      .selectAll('d')
+      .orderBy('d.created_at', 'desc')
+      .orderBy('d.id', 'desc')
+      .limit(f.limit)
+      .offset(f.offset ?? 0)
+      .execute();
+    return rows.map(decodeDelivery);
+  },
+
+  async count(ex: Executor, f: Omit<DeliveryFilter, 'limit' | 'offset'>): Promise<number> {
+    const row = await filtered(ex, { ...f, limit: 0 })
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
+
+  /** Deliveries by status for one endpoint since `since`, and the mean latency of the answered ones. */
+  async stats(
+    ex: Executor,
+    endpointId: string,
+    since: Date | undefined,
+  ): Promise<{
+    byStatus: Record<string, number>;
+    meanLatencyMs: number | null;
+    lastDeliveredAt: Date | null;
+  }> {
+    let q = ex
+      .selectFrom('webhook_deliveries')
+      .select((eb) => [
+        'status',
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.avg<number>('latency_ms').as('latency'),
+        eb.fn.max('delivered_at').as('last'),
+      ])
+      .where('endpoint_id', '=', endpointId);
+    if (since) q = q.where('created_at', '>=', since);
+    const rows = await q.groupBy('status').execute();
+    const byStatus: Record<string, number> = {};
+    let latencySum = 0;
+    let latencyN = 0;
+    let last: Date | null = null;
+    for (const r of rows) {
+      const n = Number(r.n);
+      byStatus[r.status] = n;
+      if (r.latency !== null) {
+        latencySum += Number(r.latency) * n;
+        latencyN += n;
+      }
+      const at = toDateOrNull(r.last as Date | number | string | null);
+      if (at && (!last || at > last)) last = at;
+    }
+    return { byStatus, meanLatencyMs: latencyN ? latencySum / latencyN : null, lastDeliveredAt: last };
+  },
+
+  /** Records one attempt's outcome, unless the delivery was given another job meanwhile. */
+  async record(ex: Executor, id: string, jobId: string, o: DeliveryOutcome, now: Date): Promise<void> {
+    await ex
+      .updateTable('webhook_deliveries')
+      .set({
+        status: o.status,
+        attempts: o.attempts,
+        response_status: o.responseStatus,
+        response_body: o.responseBody,
+        latency_ms: o.latencyMs,
+        last_error: o.lastError,
+        next_attempt_at: o.nextAttemptAt,
+        updated_at: now,
+        ...(o.deliveredAt ? { delivered_at: o.deliveredAt } : {}),
+      })
+      .where('id', '=', id)
+      .where('job_id', '=', jobId)
+      .execute();
+  },
+
+  /** Every delivery of an endpoint not finished yet gives up (the endpoint was disabled). */
+  async failOpen(ex: Executor, endpointId: string, reason: string, now: Date): Promise<number> {
+    const r = await ex
+      .updateTable('webhook_deliveries')
+      .set({ status: 'failed', last_error: reason, next_attempt_at: null, updated_at: now })
+      .where('endpoint_id', '=', endpointId)
+      .where('status', 'in', ['pending', 'retrying'])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  },
+
+  /** Retention: deliveries created before `before`, a page at a time. */
+  deleteCreatedBefore(ex: Executor, before: Date, limit: number): Promise<number> {
+    return deletePicked(ex, 'webhook_deliveries', 'id', (q) =>
+      q.where('created_at', '<', before).orderBy('created_at').limit(limit),
+    );
+  },
+};
+
+function filtered(ex: Executor, f: DeliveryFilter) {
+  let q = ex.selectFrom('webhook_deliveries as d');
+  if (f.endpointId) q = q.where('d.endpoint_id', '=', f.endpointId);
+  if (f.organizationId !== undefined) {
+    const org = f.organizationId;
+    q = q.where('d.endpoint_id', 'in', (eb) => {
+      const s = eb.selectFrom('webhook_endpoints').select('id');
+      return org === null ? s.where('organization_id', 'is', null) : s.where('organization_id', '=', org);
+    });
+  }
+  if (f.status) {
+    const statuses = typeof f.status === 'string' ? [f.status] : [...f.status];
+    q = q.where('d.status', 'in', statuses);
+  }
+  if (f.eventType) q = q.where('d.event_type', '=', f.eventType);
+  if (f.since) q = q.where('d.created_at', '>=', f.since);
+  if (f.until) q = q.where('d.created_at', '<', f.until);
+  return q;
+}
