@@ -15,6 +15,7 @@ import { PASSWORD_OPTIONS } from './options-passwords.js';
 import { SERVER_OPTIONS } from './options-server.js';
 import { SESSION_OPTIONS } from './options-sessions.js';
 import { TOKEN_OPTIONS } from './options-tokens.js';
+import { WEBHOOK_OPTIONS, type WebhooksConfig } from './options-webhooks.js';
 
 export type OptionType = 'string' | 'int' | 'bool' | 'list' | 'enum' | 'cron';
 
@@ -35,7 +36,7 @@ export interface OptionSpec {
   readonly values?: readonly string[];
 }
 
-export interface JanuaConfig extends MailConfig, FlowsConfig {
+export interface JanuaConfig extends MailConfig, FlowsConfig, WebhooksConfig {
   host: string;
   port: number;
   baseUrl: string;
@@ -111,4 +112,5 @@ export const OPTIONS: readonly OptionSpec[] = [
   ...JOB_OPTIONS,
   ...MAIL_OPTIONS,
   ...FLOWS_OPTIONS,
+  ...WEBHOOK_OPTIONS,
 ];
