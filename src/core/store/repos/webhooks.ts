@@ -410,52 +410,6 @@ export const webhookDeliveries = {
     return Number(r.numUpdatedRows);
   },
 
-  async findByIds(ex: Executor, ids: readonly string[]): Promise<WebhookDelivery[]> {
-    if (ids.length === 0) return [];
-    const rows = await ex
-      .selectFrom('webhook_deliveries')
-      .selectAll()
-      .where('id', 'in', [...ids])
-      .execute();
-    return rows.map(decodeDelivery);
-  },
-
-  /**
-   * One page of an endpoint's deliveries in [since, until), oldest first, after the keyset cursor
-   * (created_at, id): what a replay window reads (served by webhook_deliveries_endpoint_idx).
-   */
-  async pageForReplay(
-    ex: Executor,
-    f: {
-      endpointId: string;
-      since: Date;
-      until: Date;
-      status?: DeliveryStatus | undefined;
-      eventType?: string | undefined;
-      after?: { createdAt: Date; id: string } | undefined;
-      limit: number;
-    },
-  ): Promise<WebhookDelivery[]> {
-    let q = ex
-      .selectFrom('webhook_deliveries')
-      .selectAll()
-      .where('endpoint_id', '=', f.endpointId)
-      .where('created_at', '>=', f.since)
-      .where('created_at', '<', f.until);
-    if (f.status) q = q.where('status', '=', f.status);
-    if (f.eventType) q = q.where('event_type', '=', f.eventType);
-    const after = f.after;
-    if (after)
-      q = q.where((eb) =>
-        eb.or([
-          eb('created_at', '>', after.createdAt),
-          eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)]),
-        ]),
-      );
-    const rows = await q.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(f.limit).execute();
-    return rows.map(decodeDelivery);
-  },
-
   /** Retention: deliveries created before `before`, a page at a time. */
   deleteCreatedBefore(ex: Executor, before: Date, limit: number): Promise<number> {
     return deletePicked(ex, 'webhook_deliveries', 'id', (q) =>
