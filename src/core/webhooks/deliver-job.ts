@@ -8,50 +8,71 @@
  * events are already spread by their own times). Refused targets (outbound.ts) are failures like any other and
  * follow the schedule: DNS or the setting may change, and the attempts show the operator what happened.
  *
- * One slow or hanging endpoint never takes every slot of the kind: at most WEBHOOK_CONCURRENCY_PER_ENDPOINT of
- * its attempts run at once on this node, as many more wait for them; beyond that the job is given back
- * (`DeferJob`, the attempt not counted) to be claimed again a moment later, leaving the slot to others.
+ * A slow or hanging endpoint never takes every slot of the kind: at most WEBHOOK_CONCURRENCY_PER_ENDPOINT of
+ * its attempts run at once on this node; more wait for them only while slots stay free for others (see
+ * EndpointSlots); beyond that the job is given back (`DeferJob`, the attempt not counted) to be claimed again a
+ * moment later.
  */
 import type { Deps } from '../deps.js';
 import { DeferJob, type JobKind } from '../jobs/kinds.js';
 import { webhookDeliveries, webhookEndpoints } from '../store/repos/webhooks.js';
 import { disableFailingEndpoint, dueForDisable } from './disable.js';
 import { type DeliverJobPayload, WEBHOOK_DELIVER_KIND } from './enqueue.js';
-import { postOnce, USER_AGENT, webhookDispatcher } from './post.js';
+import { type AttemptResult, postOnce, USER_AGENT, webhookDispatcher } from './post.js';
+import { DeliveryRecorder } from './recorder.js';
 import { parseRetrySchedule } from './schedule.js';
 import { openSecret } from './secrets.js';
 import { signatureHeaders } from './signing.js';
 
 /** How long a job deferred for a busy endpoint waits before it is claimed again. */
-export const DEFER_MS = 500;
+export const DEFER_MS = 250;
 
-/** In-process bound per endpoint: running attempts, and a queue of as many waiting for them. */
+/**
+ * In-process bound per endpoint: at most `perEndpoint` attempts run at once to one endpoint. Jobs beyond it
+ * wait here for a slot — holding a worker slot of the kind — only while the waiting jobs and the running
+ * attempts together leave at least `perEndpoint` slots of the kind free; otherwise they are deferred. So
+ * whatever slow or hanging endpoints do, jobs that can run at once always find a slot.
+ */
 class EndpointSlots {
   private readonly running = new Map<string, number>();
   private readonly waiting = new Map<string, Array<() => void>>();
-  constructor(private readonly limit: number) {}
+  private totalRunning = 0;
+  private totalWaiting = 0;
+  constructor(
+    private readonly perEndpoint: number,
+    private readonly concurrency: number,
+  ) {}
 
-  /** A release function, or undefined when the endpoint has every running and waiting place taken. */
+  /** A release function, or undefined when the job must not wait (defer it). */
   async acquire(id: string): Promise<(() => void) | undefined> {
     const n = this.running.get(id) ?? 0;
-    if (n < this.limit) {
+    if (n < this.perEndpoint) {
       this.running.set(id, n + 1);
+      this.totalRunning++;
       return () => this.release(id);
     }
-    const queue = this.waiting.get(id) ?? [];
-    if (queue.length >= this.limit) return undefined;
-    this.waiting.set(id, queue);
-    await new Promise<void>((resolve) => queue.push(resolve));
+    if (this.totalRunning + this.totalWaiting + 1 > this.concurrency - this.perEndpoint) return undefined;
+    let queue = this.waiting.get(id);
+    if (!queue) {
+      queue = [];
+      this.waiting.set(id, queue);
+    }
+    this.totalWaiting++;
+    const q = queue;
+    await new Promise<void>((resolve) => q.push(resolve));
     return () => this.release(id);
   }
 
   private release(id: string): void {
-    const next = this.waiting.get(id)?.shift();
+    const queue = this.waiting.get(id);
+    const next = queue?.shift();
+    if (queue?.length === 0) this.waiting.delete(id);
     if (next) {
-      next(); // the slot passes on: the running count stays
+      this.totalWaiting--;
+      next(); // the slot passes on: the running counts stay
       return;
     }
-    if (this.waiting.get(id)?.length === 0) this.waiting.delete(id);
+    this.totalRunning--;
     const n = (this.running.get(id) ?? 1) - 1;
     if (n <= 0) this.running.delete(id);
     else this.running.set(id, n);
@@ -65,7 +86,19 @@ export function webhookDeliverKind(
   const { store, clock, config, box, metrics } = deps;
   const schedule = parseRetrySchedule(config.webhookRetrySchedule);
   const dispatcher = webhookDispatcher(config);
-  const slots = new EndpointSlots(config.webhookConcurrencyPerEndpoint);
+  const recorder = new DeliveryRecorder(store);
+  // Opened secrets by their sealed text: opening derives a key and decrypts, per attempt otherwise.
+  const opened = new Map<string, string>();
+  const open = (sealed: string): string => {
+    let secret = opened.get(sealed);
+    if (secret === undefined) {
+      if (opened.size >= 1000) opened.clear();
+      secret = openSecret(box, sealed);
+      opened.set(sealed, secret);
+    }
+    return secret;
+  };
+  const slots = new EndpointSlots(config.webhookConcurrencyPerEndpoint, config.webhookConcurrency);
   return {
     kind: WEBHOOK_DELIVER_KIND,
     concurrency: config.webhookConcurrency,
@@ -77,14 +110,11 @@ export function webhookDeliverKind(
       if (typeof id !== 'string') return;
       const d = await webhookDeliveries.findById(store.db, id);
       if (!d || d.jobId !== job.id || d.status === 'succeeded' || d.status === 'failed') return;
-      const release = await slots.acquire(d.endpointId);
-      if (!release) throw new DeferJob(DEFER_MS);
-      try {
+      {
         const ep = await webhookEndpoints.findById(store.db, d.endpointId);
         if (!ep) return; // deleted: its deliveries went with it
         if (ep.status !== 'active') {
-          await webhookDeliveries.record(
-            store.db,
+          await recorder.record(
             id,
             job.id,
             {
@@ -102,9 +132,9 @@ export function webhookDeliverKind(
           return;
         }
         const at = clock.now();
-        const secrets = [openSecret(box, ep.secretBox)];
+        const secrets = [open(ep.secretBox)];
         if (ep.previousSecretBox && ep.previousSecretExpiresAt && ep.previousSecretExpiresAt > at)
-          secrets.push(openSecret(box, ep.previousSecretBox));
+          secrets.push(open(ep.previousSecretBox));
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(ep.headers)) headers[k.toLowerCase()] = v;
         Object.assign(
@@ -112,12 +142,19 @@ export function webhookDeliverKind(
           { 'content-type': 'application/json', 'user-agent': USER_AGENT },
           signatureHeaders({ id: d.eventId, eventType: d.eventType, body: d.body, at, secrets }),
         );
-        const r = await postOnce(dispatcher, config, ep.url, headers, d.body, ctx.signal);
+        // The per-endpoint bound covers the HTTP attempt only: the reads and the record are the database's.
+        const release = await slots.acquire(d.endpointId);
+        if (!release) throw new DeferJob(DEFER_MS);
+        let r: AttemptResult;
+        try {
+          r = await postOnce(dispatcher, config, ep.url, headers, d.body, ctx.signal);
+        } finally {
+          release();
+        }
         metrics.webhookDeliveryLatency.observe(r.latencyMs / 1000);
         const now = clock.now();
         if (r.ok) {
-          await webhookDeliveries.record(
-            store.db,
+          await recorder.record(
             id,
             job.id,
             {
@@ -137,8 +174,7 @@ export function webhookDeliverKind(
           return;
         }
         const last = job.attempts >= job.maxAttempts;
-        await webhookDeliveries.record(
-          store.db,
+        await recorder.record(
           id,
           job.id,
           {
@@ -163,10 +199,28 @@ export function webhookDeliverKind(
             );
             return;
           }
+          // Another attempt disabled it while this one was in flight (and gave this delivery up, which the
+          // record above undid): give it up again rather than retry it.
+          const current = await webhookEndpoints.findById(store.db, ep.id);
+          if (current && current.status !== 'active') {
+            await recorder.record(
+              id,
+              job.id,
+              {
+                status: 'failed',
+                attempts: job.attempts,
+                responseStatus: r.status,
+                responseBody: r.body,
+                latencyMs: r.latencyMs,
+                lastError: `${r.error}; endpoint disabled after failing: not retried`,
+                nextAttemptAt: null,
+              },
+              clock.now(),
+            );
+            return;
+          }
         }
         throw new Error(r.error ?? 'delivery failed');
-      } finally {
-        release();
       }
     },
   };
