@@ -108,10 +108,11 @@ export function webhookDeliverKind(
     async handle(job, ctx) {
       const { delivery_id: id } = (job.payload ?? {}) as Partial<DeliverJobPayload>;
       if (typeof id !== 'string') return;
-      const d = await webhookDeliveries.findById(store.db, id);
-      if (!d || d.jobId !== job.id || d.status === 'succeeded' || d.status === 'failed') return;
+      const found = await webhookDeliveries.findWithEndpoint(store.db, id);
+      if (!found) return;
+      const { delivery: d, endpoint: ep } = found;
+      if (d.jobId !== job.id || d.status === 'succeeded' || d.status === 'failed') return;
       {
-        const ep = await webhookEndpoints.findById(store.db, d.endpointId);
         if (!ep) return; // deleted: its deliveries went with it
         if (ep.status !== 'active') {
           await recorder.record(
