@@ -112,117 +112,115 @@ export function webhookDeliverKind(
       if (!found) return;
       const { delivery: d, endpoint: ep } = found;
       if (d.jobId !== job.id || d.status === 'succeeded' || d.status === 'failed') return;
-      {
-        if (!ep) return; // deleted: its deliveries went with it
-        if (ep.status !== 'active') {
+      if (!ep) return; // deleted: its deliveries went with it
+      if (ep.status !== 'active') {
+        await recorder.record(
+          id,
+          job.id,
+          {
+            status: 'failed',
+            attempts: d.attempts,
+            responseStatus: d.responseStatus,
+            responseBody: d.responseBody,
+            latencyMs: d.latencyMs,
+            lastError: `endpoint ${ep.disabledReason === 'failing' ? 'disabled after failing' : 'disabled'}: not sent`,
+            nextAttemptAt: null,
+          },
+          clock.now(),
+        );
+        metrics.webhookDeliveries.inc({ outcome: 'failed' });
+        return;
+      }
+      const at = clock.now();
+      const secrets = [open(ep.secretBox)];
+      if (ep.previousSecretBox && ep.previousSecretExpiresAt && ep.previousSecretExpiresAt > at)
+        secrets.push(open(ep.previousSecretBox));
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(ep.headers)) headers[k.toLowerCase()] = v;
+      Object.assign(
+        headers,
+        { 'content-type': 'application/json', 'user-agent': USER_AGENT },
+        signatureHeaders({ id: d.eventId, eventType: d.eventType, body: d.body, at, secrets }),
+      );
+      // The per-endpoint bound covers the HTTP attempt only: the reads and the record are the database's.
+      const release = await slots.acquire(d.endpointId);
+      if (!release) throw new DeferJob(DEFER_MS);
+      let r: AttemptResult;
+      try {
+        r = await postOnce(dispatcher, config, ep.url, headers, d.body, ctx.signal);
+      } finally {
+        release();
+      }
+      metrics.webhookDeliveryLatency.observe(r.latencyMs / 1000);
+      const now = clock.now();
+      if (r.ok) {
+        await recorder.record(
+          id,
+          job.id,
+          {
+            status: 'succeeded',
+            attempts: job.attempts,
+            responseStatus: r.status,
+            responseBody: r.body,
+            latencyMs: r.latencyMs,
+            lastError: null,
+            nextAttemptAt: null,
+            deliveredAt: now,
+          },
+          now,
+        );
+        if (ep.failingSince) await webhookEndpoints.markHealthy(store.db, ep.id);
+        metrics.webhookDeliveries.inc({ outcome: 'succeeded' });
+        return;
+      }
+      const last = job.attempts >= job.maxAttempts;
+      await recorder.record(
+        id,
+        job.id,
+        {
+          status: last ? 'failed' : 'retrying',
+          attempts: job.attempts,
+          responseStatus: r.status,
+          responseBody: r.body,
+          latencyMs: r.latencyMs,
+          lastError: r.error,
+          nextAttemptAt: last ? null : new Date(now.getTime() + (schedule[job.attempts - 1] ?? 0)),
+        },
+        now,
+      );
+      metrics.webhookDeliveries.inc({ outcome: last ? 'failed' : 'failed_attempt' });
+      if (!ep.failingSince) await webhookEndpoints.markFailing(store.db, ep.id, now);
+      else if (dueForDisable(ep, now, config.webhookDisableAfterDays)) {
+        // This delivery's open attempts go with the endpoint's (failOpen): no retry to schedule.
+        if (await disableFailingEndpoint(deps, ep)) {
+          deps.logger.warn(
+            { endpoint: ep.id, failing_since: ep.failingSince.toISOString() },
+            'webhook endpoint disabled: its deliveries failed for WEBHOOK_DISABLE_AFTER_DAYS',
+          );
+          return;
+        }
+        // Another attempt disabled it while this one was in flight (and gave this delivery up, which the
+        // record above undid): give it up again rather than retry it.
+        const current = await webhookEndpoints.findById(store.db, ep.id);
+        if (current && current.status !== 'active') {
           await recorder.record(
             id,
             job.id,
             {
               status: 'failed',
-              attempts: d.attempts,
-              responseStatus: d.responseStatus,
-              responseBody: d.responseBody,
-              latencyMs: d.latencyMs,
-              lastError: `endpoint ${ep.disabledReason === 'failing' ? 'disabled after failing' : 'disabled'}: not sent`,
-              nextAttemptAt: null,
-            },
-            clock.now(),
-          );
-          metrics.webhookDeliveries.inc({ outcome: 'failed' });
-          return;
-        }
-        const at = clock.now();
-        const secrets = [open(ep.secretBox)];
-        if (ep.previousSecretBox && ep.previousSecretExpiresAt && ep.previousSecretExpiresAt > at)
-          secrets.push(open(ep.previousSecretBox));
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(ep.headers)) headers[k.toLowerCase()] = v;
-        Object.assign(
-          headers,
-          { 'content-type': 'application/json', 'user-agent': USER_AGENT },
-          signatureHeaders({ id: d.eventId, eventType: d.eventType, body: d.body, at, secrets }),
-        );
-        // The per-endpoint bound covers the HTTP attempt only: the reads and the record are the database's.
-        const release = await slots.acquire(d.endpointId);
-        if (!release) throw new DeferJob(DEFER_MS);
-        let r: AttemptResult;
-        try {
-          r = await postOnce(dispatcher, config, ep.url, headers, d.body, ctx.signal);
-        } finally {
-          release();
-        }
-        metrics.webhookDeliveryLatency.observe(r.latencyMs / 1000);
-        const now = clock.now();
-        if (r.ok) {
-          await recorder.record(
-            id,
-            job.id,
-            {
-              status: 'succeeded',
               attempts: job.attempts,
               responseStatus: r.status,
               responseBody: r.body,
               latencyMs: r.latencyMs,
-              lastError: null,
+              lastError: `${r.error}; endpoint disabled after failing: not retried`,
               nextAttemptAt: null,
-              deliveredAt: now,
             },
-            now,
+            clock.now(),
           );
-          if (ep.failingSince) await webhookEndpoints.markHealthy(store.db, ep.id);
-          metrics.webhookDeliveries.inc({ outcome: 'succeeded' });
           return;
         }
-        const last = job.attempts >= job.maxAttempts;
-        await recorder.record(
-          id,
-          job.id,
-          {
-            status: last ? 'failed' : 'retrying',
-            attempts: job.attempts,
-            responseStatus: r.status,
-            responseBody: r.body,
-            latencyMs: r.latencyMs,
-            lastError: r.error,
-            nextAttemptAt: last ? null : new Date(now.getTime() + (schedule[job.attempts - 1] ?? 0)),
-          },
-          now,
-        );
-        metrics.webhookDeliveries.inc({ outcome: last ? 'failed' : 'failed_attempt' });
-        if (!ep.failingSince) await webhookEndpoints.markFailing(store.db, ep.id, now);
-        else if (dueForDisable(ep, now, config.webhookDisableAfterDays)) {
-          // This delivery's open attempts go with the endpoint's (failOpen): no retry to schedule.
-          if (await disableFailingEndpoint(deps, ep)) {
-            deps.logger.warn(
-              { endpoint: ep.id, failing_since: ep.failingSince.toISOString() },
-              'webhook endpoint disabled: its deliveries failed for WEBHOOK_DISABLE_AFTER_DAYS',
-            );
-            return;
-          }
-          // Another attempt disabled it while this one was in flight (and gave this delivery up, which the
-          // record above undid): give it up again rather than retry it.
-          const current = await webhookEndpoints.findById(store.db, ep.id);
-          if (current && current.status !== 'active') {
-            await recorder.record(
-              id,
-              job.id,
-              {
-                status: 'failed',
-                attempts: job.attempts,
-                responseStatus: r.status,
-                responseBody: r.body,
-                latencyMs: r.latencyMs,
-                lastError: `${r.error}; endpoint disabled after failing: not retried`,
-                nextAttemptAt: null,
-              },
-              clock.now(),
-            );
-            return;
-          }
-        }
-        throw new Error(r.error ?? 'delivery failed');
       }
+      throw new Error(r.error ?? 'delivery failed');
     },
   };
 }
