@@ -51,6 +51,9 @@ const HASH_WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 /** Scheduled job runs (s): a cleanup takes milliseconds, a key rotation or an export may take minutes. */
 const JOB_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 
+/** Webhook attempts (s): a local receiver answers in a millisecond, a hanging one is cut at 15 s. */
+const WEBHOOK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
+
 type RequestLabel = 'method' | 'route' | 'status';
 type HistogramReport = Awaited<ReturnType<Histogram<RequestLabel>['get']>>;
 /** One line of the exposition: prom-client's value shape, with the `le` label buckets carry. */
@@ -217,6 +220,22 @@ export class Metrics {
     name: 'janua_jobs_processed_total',
     help: 'Durable queue jobs processed, by kind and outcome',
     labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Webhook delivery attempts by outcome: succeeded, failed_attempt (retried later), failed (given up). */
+  readonly webhookDeliveries = new Counter({
+    name: 'janua_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome (succeeded, failed_attempt: retried later, failed: given up)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** How long endpoints took to answer a delivery attempt (connect to the end of the capped answer). */
+  readonly webhookDeliveryLatency = new Histogram({
+    name: 'janua_webhook_delivery_duration_seconds',
+    help: 'Webhook delivery attempts: time from the request to the end of the (capped) answer',
+    buckets: WEBHOOK_BUCKETS,
     registers: [this.registry],
   });
 

@@ -7,6 +7,7 @@ import { createMailer } from '../core/mail/mailer.js';
 import { migrate, pendingMigrations } from '../core/store/migrator.js';
 import { OutageWatch } from '../core/store/outage.js';
 import { bootstrapAdmin } from '../core/users/bootstrap.js';
+import { parseRetrySchedule } from '../core/webhooks/schedule.js';
 import { buildApp } from './app.js';
 import { installJwksLane, jwksLane } from './jwks-lane.js';
 import { requestObserver } from './observe.js';
@@ -42,6 +43,8 @@ export async function startServer(c: Container): Promise<Running> {
   }
   // An unreadable SMTP_PASSWORD_FILE or CA file, or a bad SMTP_URL, stops the start here, before listening.
   createMailer(config);
+  // Likewise a WEBHOOK_RETRY_SCHEDULE that is not a list of durations.
+  parseRetrySchedule(config.webhookRetrySchedule);
   await ensureKeys(c);
   await c.keys.load();
   // One outage log for the whole node: failed requests, readiness probes and key reloads all report to it.

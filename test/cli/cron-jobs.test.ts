@@ -19,6 +19,7 @@ const JOB_NAMES = [
   'cleanup.outbox',
   'cleanup.jobs',
   'cleanup.mail',
+  'cleanup.webhooks',
 ];
 
 for (const dialect of dialects()) {

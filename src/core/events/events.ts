@@ -75,7 +75,8 @@ export type DomainEventType =
   | 'organization.invitation.revoked'
   | 'organization.role.created'
   | 'organization.role.updated'
-  | 'organization.role.deleted';
+  | 'organization.role.deleted'
+  | 'webhook.endpoint.disabled';
 
 export interface DomainEvent {
   type: DomainEventType;

@@ -8,6 +8,7 @@ import { cronRuns } from '../store/repos/cron-runs.js';
 import { deletePicked } from '../store/repos/delete-picked.js';
 import { jobs } from '../store/repos/jobs.js';
 import { outbox } from '../store/repos/outbox.js';
+import { webhookDeliveries } from '../store/repos/webhooks.js';
 import type { Executor } from '../store/store.js';
 
 export const CLEANUP_BATCH = 1000;
@@ -131,4 +132,15 @@ export async function cleanupJobs(
   const gone = await inBatches((limit) => jobs.deleteFinished(ex, ['dead'], dead, limit), signal);
   const runs = await inBatches((limit) => cronRuns.deleteBefore(ex, finished, limit), signal);
   return done + gone + runs;
+}
+
+/** Webhook deliveries (their bodies and answers) older than the retention. */
+export async function cleanupWebhookDeliveries(
+  ex: Executor,
+  now: Date,
+  retentionDays: number,
+  signal?: AbortSignal,
+): Promise<number> {
+  const before = new Date(now.getTime() - retentionDays * DAY_MS);
+  return inBatches((limit) => webhookDeliveries.deleteCreatedBefore(ex, before, limit), signal);
 }

@@ -22,6 +22,23 @@ export interface JobKind {
   timeoutMs?: number;
   /** Retry delay after attempt n: min(maxMs, baseMs × 2^(n−1)), then jittered to between half and all of it. */
   backoff?: { baseMs: number; maxMs: number };
+  /**
+   * The delay before the retry that follows failed attempt `attempt` (1-based). When present it replaces
+   * `backoff` (a kind with a configured schedule, e.g. webhook deliveries); no jitter is added.
+   */
+  retryDelayMs?(attempt: number): number;
+}
+
+/**
+ * Thrown by a handler that cannot run the job now for a reason that is not the job's fault (e.g. its webhook
+ * endpoint already has every in-process slot it may use): the job is given back, its attempt not counted, due
+ * again after `delayMs`, so it does not hold a worker slot while it waits.
+ */
+export class DeferJob extends Error {
+  constructor(readonly delayMs: number) {
+    super(`deferred for ${delayMs} ms`);
+    this.name = 'DeferJob';
+  }
 }
 
 export const KIND_DEFAULTS = {

@@ -6,13 +6,15 @@
 import { emailFlowJob } from '../auth/flows/requests.js';
 import type { Deps } from '../deps.js';
 import { mailSendKind } from '../mail/send-job.js';
+import { webhookDeliverKind } from '../webhooks/deliver-job.js';
+import { webhookFanout } from '../webhooks/fanout.js';
 import type { JobKind } from './kinds.js';
 import type { EventConsumer } from './outbox-drain.js';
 
 export function jobKinds(deps: Deps): JobKind[] {
-  return [mailSendKind(deps), emailFlowJob(deps)];
+  return [mailSendKind(deps), emailFlowJob(deps), webhookDeliverKind(deps)];
 }
 
-export function eventConsumers(_deps: Deps): EventConsumer[] {
-  return [];
+export function eventConsumers(deps: Deps): EventConsumer[] {
+  return [webhookFanout(deps)];
 }

@@ -8,7 +8,14 @@ import type { Deps } from '../deps.js';
 import { SYSTEM_CONTEXT } from '../events/events.js';
 import { ensureKeys, JWKS_MAX_AGE_S, JWKS_STALE_S, listKeys, pruneKeys, rotateKeys } from '../keys/keys.js';
 import { cleanupMail } from '../mail/service.js';
-import { cleanupAttempts, cleanupAudit, cleanupJobs, cleanupOutbox, cleanupSessions } from './cleanup.js';
+import {
+  cleanupAttempts,
+  cleanupAudit,
+  cleanupJobs,
+  cleanupOutbox,
+  cleanupSessions,
+  cleanupWebhookDeliveries,
+} from './cleanup.js';
 
 export type ScheduledDeps = Pick<Deps, 'store' | 'clock' | 'box' | 'config' | 'logger'>;
 
@@ -146,6 +153,14 @@ export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
     'Delete mail messages older than MAIL_RETENTION_DAYS (their bodies hold one-time links)',
     (d, now, signal) => cleanupMail(d.store.db, now, d.config.mailRetentionDays, signal),
     (d) => `mail messages older than ${d.config.mailRetentionDays} days`,
+  ),
+  cleanup(
+    'cleanup.webhooks',
+    'cronCleanupWebhooks',
+    'Delete webhook deliveries older than WEBHOOK_DELIVERY_RETENTION_DAYS',
+    (d, now, signal) =>
+      cleanupWebhookDeliveries(d.store.db, now, d.config.webhookDeliveryRetentionDays, signal),
+    (d) => `webhook deliveries older than ${d.config.webhookDeliveryRetentionDays} days`,
   ),
 ];
 

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { type Job, jobs } from '../store/repos/jobs.js';
 import type { Store } from '../store/store.js';
-import { backoffMs, type JobKind, KIND_DEFAULTS } from './kinds.js';
+import { backoffMs, DeferJob, type JobKind, KIND_DEFAULTS } from './kinds.js';
 import { jobSignals } from './signals.js';
 
 export interface WorkerDeps {
@@ -155,6 +155,10 @@ class Lane {
     } catch (err) {
       clearTimeout(timer);
       if (this.w.stopping && r.abort.signal.aborted) return; // given back by stop()
+      if (err instanceof DeferJob) {
+        await this.defer(r, err.delayMs);
+        return;
+      }
       await this.finishFailed(r, err);
       return;
     }
@@ -162,12 +166,25 @@ class Lane {
     this.w.succeeded(this.kind.kind, r);
   }
 
+  /** Gives the job back without counting the attempt, due again after `delayMs` (see DeferJob). */
+  private async defer(r: Running, delayMs: number): Promise<void> {
+    const { store, clock } = this.w.deps;
+    try {
+      await jobs.release(store.db, r.job.id, r.claimId, new Date(clock.now().getTime() + delayMs));
+    } catch (err) {
+      this.w.trouble(err); // the lease runs out and the job is claimed again
+    }
+  }
+
   private async finishFailed(r: Running, err: unknown): Promise<void> {
     const { job } = r;
     const { store, clock, logger } = this.w.deps;
     const now = clock.now();
     const dead = job.attempts >= job.maxAttempts;
-    const retryAt = dead ? null : new Date(now.getTime() + backoffMs(this.backoff, job.attempts));
+    const delay = this.kind.retryDelayMs
+      ? this.kind.retryDelayMs(job.attempts)
+      : backoffMs(this.backoff, job.attempts);
+    const retryAt = dead ? null : new Date(now.getTime() + delay);
     const text = errorText(err);
     try {
       await jobs.fail(store.db, job.id, r.claimId, now, text, retryAt);

@@ -416,6 +416,63 @@ export const webhookDeliveries = {
       q.where('created_at', '<', before).orderBy('created_at').limit(limit),
     );
   },
+
+  /**
+   * A delivery with its endpoint, in one query (the delivery job's read before each attempt); the endpoint is
+   * undefined when it is gone (its deliveries go with it, so only in a race).
+   */
+  async findWithEndpoint(
+    ex: Executor,
+    id: string,
+  ): Promise<{ delivery: WebhookDelivery; endpoint: WebhookEndpoint | undefined } | undefined> {
+    const row = await ex
+      .selectFrom('webhook_deliveries as d')
+      .leftJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+      .selectAll('d')
+      .select([
+        'e.id as e_id',
+        'e.organization_id as e_organization_id',
+        'e.url as e_url',
+        'e.description as e_description',
+        'e.events as e_events',
+        'e.headers as e_headers',
+        'e.secret_box as e_secret_box',
+        'e.previous_secret_box as e_previous_secret_box',
+        'e.previous_secret_expires_at as e_previous_secret_expires_at',
+        'e.status as e_status',
+        'e.disabled_reason as e_disabled_reason',
+        'e.disabled_at as e_disabled_at',
+        'e.failing_since as e_failing_since',
+        'e.created_by as e_created_by',
+        'e.created_at as e_created_at',
+        'e.updated_at as e_updated_at',
+      ])
+      .where('d.id', '=', id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const endpoint =
+      row.e_id === null
+        ? undefined
+        : decodeEndpoint({
+            id: row.e_id,
+            organization_id: row.e_organization_id,
+            url: row.e_url!,
+            description: row.e_description,
+            events: row.e_events!,
+            headers: row.e_headers!,
+            secret_box: row.e_secret_box!,
+            previous_secret_box: row.e_previous_secret_box,
+            previous_secret_expires_at: row.e_previous_secret_expires_at,
+            status: row.e_status!,
+            disabled_reason: row.e_disabled_reason,
+            disabled_at: row.e_disabled_at,
+            failing_since: row.e_failing_since,
+            created_by: row.e_created_by,
+            created_at: row.e_created_at!,
+            updated_at: row.e_updated_at!,
+          } as Selectable<WebhookEndpointsTable>);
+    return { delivery: decodeDelivery(row), endpoint };
+  },
 };
 
 function filtered(ex: Executor, f: DeliveryFilter) {
