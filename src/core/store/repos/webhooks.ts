@@ -284,6 +284,35 @@ export const webhookEndpoints = {
     const r = await ex.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   },
+
+  /** The endpoints of any of these organizations (what a non-admin who manages several may see), oldest first. */
+  async listInOrganizations(
+    ex: Executor,
+    orgIds: readonly string[],
+    page: { limit: number; offset: number },
+  ): Promise<WebhookEndpoint[]> {
+    if (orgIds.length === 0) return [];
+    const rows = await ex
+      .selectFrom('webhook_endpoints')
+      .selectAll()
+      .where('organization_id', 'in', [...orgIds])
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute();
+    return rows.map(decodeEndpoint);
+  },
+
+  async countInOrganizations(ex: Executor, orgIds: readonly string[]): Promise<number> {
+    if (orgIds.length === 0) return 0;
+    const row = await ex
+      .selectFrom('webhook_endpoints')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('organization_id', 'in', [...orgIds])
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
 };
 
 export const webhookDeliveries = {
