@@ -259,6 +259,12 @@ for (const dialect of dialects()) {
       assert.equal(off.is_active, false);
       assert.equal(off.status, 'disabled');
       assert.equal(off.disabled_reason, 'manual');
+      const disabledOnly = await listEndpoints(t.c, adminA, { status: 'disabled' });
+      assert.deepEqual(
+        disabledOnly.endpoints.map((e) => e.id),
+        [id],
+      );
+      assert.equal(disabledOnly.total, 1);
       await t.c.store.db
         .updateTable('webhook_endpoints')
         .set({ failing_since: new Date(), disabled_reason: 'failing' })

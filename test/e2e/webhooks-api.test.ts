@@ -141,6 +141,8 @@ for (const dialect of dialects()) {
       }
       const mine = await call('GET', `${W}?organization_id=${orgId}`, { token: owner.access_token });
       assert.equal(mine.body.total, 1);
+      const inactive = await call('GET', `${W}/?is_active=false`, { token: owner.access_token });
+      assert.equal(inactive.body.total, 0, "the SDK's is_active filter");
       for (const who of [member, outsider]) {
         const res = await call('GET', W, { token: who.access_token });
         assert.equal(res.status, 200, res.text);
@@ -364,6 +366,7 @@ for (const dialect of dialects()) {
       const stats = await call('GET', `${W}/${hookId}/stats?days=7`, { token: owner.access_token });
       assert.equal(stats.status, 200, stats.text);
       assert.equal(stats.body.total, 1);
+      assert.equal(stats.body.total_deliveries, 1, 'the SDK name');
       assert.equal(stats.body.period_days, 7);
     });
 

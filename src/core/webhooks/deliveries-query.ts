@@ -82,6 +82,10 @@ export interface EndpointStats {
   success_rate: number | null;
   mean_latency_ms: number | null;
   last_delivery_at: string | null;
+  /** The original SDK's names for total, succeeded and mean_latency_ms. */
+  total_deliveries: number;
+  successful: number;
+  average_delivery_time: number | null;
 }
 
 export async function endpointStats(
@@ -95,16 +99,21 @@ export async function endpointStats(
   const s = await webhookDeliveries.stats(deps.store.db, e.id, since);
   const n = (k: DeliveryStatus) => s.byStatus[k] ?? 0;
   const finished = n('succeeded') + n('failed');
+  const total = DELIVERY_STATUSES.reduce((sum, k) => sum + n(k), 0);
+  const mean = s.meanLatencyMs === null ? null : Math.round(s.meanLatencyMs * 10) / 10;
   return {
     webhook_id: e.id,
     period_days: days ?? null,
-    total: DELIVERY_STATUSES.reduce((sum, k) => sum + n(k), 0),
+    total,
     pending: n('pending'),
     retrying: n('retrying'),
     succeeded: n('succeeded'),
     failed: n('failed'),
     success_rate: finished ? n('succeeded') / finished : null,
-    mean_latency_ms: s.meanLatencyMs === null ? null : Math.round(s.meanLatencyMs * 10) / 10,
+    mean_latency_ms: mean,
     last_delivery_at: s.lastDeliveredAt?.toISOString() ?? null,
+    total_deliveries: total,
+    successful: n('succeeded'),
+    average_delivery_time: mean,
   };
 }

@@ -9,7 +9,12 @@ import type { Deps } from '../deps.js';
 import { conflict } from '../errors.js';
 import { audit, type RequestContext } from '../events/events.js';
 import type { Actor } from '../rbac/access.js';
-import { type EndpointPatch, type WebhookEndpoint, webhookEndpoints } from '../store/repos/webhooks.js';
+import {
+  type EndpointPatch,
+  type EndpointStatus,
+  type WebhookEndpoint,
+  webhookEndpoints,
+} from '../store/repos/webhooks.js';
 import type { Executor } from '../store/store.js';
 import { endpointNotFound, loadEndpoint, readableOrganizations, requireScope } from './access.js';
 import { normalizeEvents, WEBHOOK_TEST_EVENT } from './catalogue.js';
@@ -110,6 +115,7 @@ export async function createEndpoint(
 export interface ListEndpointsInput {
   /** An organization's endpoints; null: the platform's; undefined: every endpoint the actor may see. */
   organizationId?: string | null | undefined;
+  status?: EndpointStatus | undefined;
   page?: number | undefined;
   perPage?: number | undefined;
 }
@@ -129,21 +135,22 @@ export async function listEndpoints(
   const page = Math.max(1, input.page ?? 1);
   const perPage = Math.min(Math.max(1, input.perPage ?? 50), MAX_PER_PAGE);
   const window = { limit: perPage, offset: (page - 1) * perPage };
+  const status = input.status;
   const ex = deps.store.db;
   let rows: WebhookEndpoint[];
   let total: number;
   if (input.organizationId !== undefined) {
     const orgId = input.organizationId === null ? null : input.organizationId.toLowerCase();
     await requireScope(deps, actor, orgId, 'webhooks:read');
-    rows = await webhookEndpoints.list(ex, { organizationId: orgId, ...window });
-    total = await webhookEndpoints.count(ex, { organizationId: orgId });
+    rows = await webhookEndpoints.list(ex, { organizationId: orgId, status, ...window });
+    total = await webhookEndpoints.count(ex, { organizationId: orgId, status });
   } else if (actor.isAdmin) {
-    rows = await webhookEndpoints.list(ex, window);
-    total = await webhookEndpoints.count(ex, {});
+    rows = await webhookEndpoints.list(ex, { status, ...window });
+    total = await webhookEndpoints.count(ex, { status });
   } else {
     const orgIds = actor.id ? await readableOrganizations(deps, actor.id) : [];
-    rows = await webhookEndpoints.listInOrganizations(ex, orgIds, window);
-    total = await webhookEndpoints.countInOrganizations(ex, orgIds);
+    rows = await webhookEndpoints.listInOrganizations(ex, orgIds, { ...window, status });
+    total = await webhookEndpoints.countInOrganizations(ex, orgIds, status);
   }
   return { endpoints: rows.map((e) => view(deps, e)), total, page, per_page: perPage };
 }

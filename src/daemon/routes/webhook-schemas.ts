@@ -92,6 +92,7 @@ export const ListQuery = Type.Object({
       description: "An organization's endpoints, or `platform` for the platform's (platform admins)",
     }),
   ),
+  is_active: Type.Optional(Type.Boolean({ description: 'Only active (true) or disabled (false) endpoints' })),
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
   per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PER_PAGE, default: 50 })),
 });
@@ -168,6 +169,11 @@ export const StatsSchema = Type.Object({
   success_rate: Nullable(Type.Number({ description: 'succeeded / (succeeded + failed)' })),
   mean_latency_ms: Nullable(Type.Number()),
   last_delivery_at: Nullable(DateTime),
+  total_deliveries: Type.Integer({ description: 'The original SDK’s name for total' }),
+  successful: Type.Integer({ description: 'The original SDK’s name for succeeded' }),
+  average_delivery_time: Nullable(
+    Type.Number({ description: 'The original SDK’s name for mean_latency_ms' }),
+  ),
 });
 
 export const VerifyBody = Type.Object({

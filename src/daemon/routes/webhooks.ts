@@ -91,6 +91,7 @@ export async function webhookRoutes(app: FastifyInstance, opts: { deps: Deps }):
       const org = q.organization_id === 'platform' ? null : q.organization_id;
       return listEndpoints(deps, actorOf(request), {
         organizationId: org,
+        status: q.is_active === undefined ? undefined : q.is_active ? 'active' : 'disabled',
         page: q.page,
         perPage: q.per_page,
       });

@@ -289,13 +289,15 @@ export const webhookEndpoints = {
   async listInOrganizations(
     ex: Executor,
     orgIds: readonly string[],
-    page: { limit: number; offset: number },
+    page: { limit: number; offset: number; status?: EndpointStatus | undefined },
   ): Promise<WebhookEndpoint[]> {
     if (orgIds.length === 0) return [];
-    const rows = await ex
+    let q = ex
       .selectFrom('webhook_endpoints')
       .selectAll()
-      .where('organization_id', 'in', [...orgIds])
+      .where('organization_id', 'in', [...orgIds]);
+    if (page.status) q = q.where('status', '=', page.status);
+    const rows = await q
       .orderBy('created_at', 'asc')
       .orderBy('id', 'asc')
       .limit(page.limit)
@@ -304,13 +306,18 @@ export const webhookEndpoints = {
     return rows.map(decodeEndpoint);
   },
 
-  async countInOrganizations(ex: Executor, orgIds: readonly string[]): Promise<number> {
+  async countInOrganizations(
+    ex: Executor,
+    orgIds: readonly string[],
+    status?: EndpointStatus | undefined,
+  ): Promise<number> {
     if (orgIds.length === 0) return 0;
-    const row = await ex
+    let q = ex
       .selectFrom('webhook_endpoints')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('organization_id', 'in', [...orgIds])
-      .executeTakeFirstOrThrow();
+      .where('organization_id', 'in', [...orgIds]);
+    if (status) q = q.where('status', '=', status);
+    const row = await q.executeTakeFirstOrThrow();
     return Number(row.n);
   },
 };
