@@ -27,6 +27,12 @@ import {
 } from './support.js';
 
 const W = '/api/v1/webhooks';
+const CODE: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  404: 'NOT_FOUND_ERROR',
+  413: 'PAYLOAD_TOO_LARGE',
+  422: 'VALIDATION_ERROR',
+};
 const ENDPOINT_KEYS = [
   'created_at',
   'description',
@@ -263,15 +269,11 @@ for (const dialect of dialects()) {
         ['org id not a uuid', { ...ok, organization_id: 'acme' }, 422],
         ['unknown org', { ...ok, organization_id: '00000000-0000-4000-8000-000000000000' }, 404],
         ['malformed JSON', '{"url": ', 400],
+        ['body over the size limit', { ...ok, description: 'x'.repeat(2_000_000) }, 413],
       ];
       for (const [name, body, status] of cases) {
         const res = await call('POST', W, { token: owner.access_token, body });
-        assertError(
-          res,
-          status,
-          status === 422 ? 'VALIDATION_ERROR' : status === 404 ? 'NOT_FOUND_ERROR' : 'BAD_REQUEST',
-          name,
-        );
+        assertError(res, status, CODE[status]!, name);
       }
       assertError(
         await call('GET', `${W}/not-a-uuid`, { token: owner.access_token }),
