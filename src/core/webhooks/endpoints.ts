@@ -109,7 +109,7 @@ export async function createEndpoint(
     await auditChange(tx, ctx, now, 'webhook.endpoint.created', made, { events });
     return made;
   });
-  return { endpoint: { ...presentEndpoint(e, maskSecret(secret)) }, secret };
+  return { endpoint: presentEndpoint(e, maskSecret(secret)), secret };
 }
 
 export interface ListEndpointsInput {
