@@ -4,7 +4,8 @@
  *
  * Built-in organization roles and what they may do (README "Roles and permissions"):
  * - owner: everything, including deleting the organization and managing owners (`owners:manage`);
- * - admin: manage the organization's settings, members, invitations and custom roles, but not owners;
+ * - admin: manage the organization's settings, members, invitations, custom roles and webhook endpoints, but
+ *   not owners;
  * - member: read the organization, its members and roles;
  * - viewer: read the organization and its members.
  */
@@ -19,6 +20,7 @@ export const BUILT_IN_ROLES = {
     'users:read',
     'users:write',
     'audit:read',
+    'webhooks:*',
   ],
   member: ['organization:read', 'members:read', 'roles:read', 'users:read'],
   viewer: ['organization:read', 'members:read'],
@@ -47,6 +49,8 @@ export const KNOWN_PERMISSIONS = [
   'users:write',
   'audit:read',
   'owners:manage',
+  'webhooks:read',
+  'webhooks:write',
 ] as const;
 
 export const PERMISSION_PATTERN = /^(\*|(\*|[a-z][a-z_]*):(\*|[a-z][a-z_]*))$/;

@@ -284,6 +284,42 @@ export const webhookEndpoints = {
     const r = await ex.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   },
+
+  /** The endpoints of any of these organizations (what a non-admin who manages several may see), oldest first. */
+  async listInOrganizations(
+    ex: Executor,
+    orgIds: readonly string[],
+    page: { limit: number; offset: number; status?: EndpointStatus | undefined },
+  ): Promise<WebhookEndpoint[]> {
+    if (orgIds.length === 0) return [];
+    let q = ex
+      .selectFrom('webhook_endpoints')
+      .selectAll()
+      .where('organization_id', 'in', [...orgIds]);
+    if (page.status) q = q.where('status', '=', page.status);
+    const rows = await q
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute();
+    return rows.map(decodeEndpoint);
+  },
+
+  async countInOrganizations(
+    ex: Executor,
+    orgIds: readonly string[],
+    status?: EndpointStatus | undefined,
+  ): Promise<number> {
+    if (orgIds.length === 0) return 0;
+    let q = ex
+      .selectFrom('webhook_endpoints')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('organization_id', 'in', [...orgIds]);
+    if (status) q = q.where('status', '=', status);
+    const row = await q.executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
 };
 
 export const webhookDeliveries = {
