@@ -10,6 +10,7 @@ import { registerOrgs } from './commands/orgs.js';
 import { registerRoles } from './commands/roles.js';
 import { registerServe, type ServeSignals } from './commands/serve.js';
 import { registerUsers } from './commands/users.js';
+import { registerWebhooksReplay } from './commands/webhooks-replay.js';
 import type { Io } from './output.js';
 
 /** Every command and global option in one place; handlers live in ./commands. */
@@ -37,6 +38,11 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
   registerCron(program, io, signals);
   registerJobs(program, io);
   registerMail(program, io);
+  registerWebhooksReplay(
+    program.commands.find((c) => c.name() === 'webhooks') ??
+      program.command('webhooks').description('Webhook endpoints and deliveries'),
+    io,
+  );
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

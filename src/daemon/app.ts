@@ -31,6 +31,7 @@ import { rbacRoutes } from './routes/rbac.js';
 import { roleRoutes } from './routes/roles.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { userRoutes } from './routes/users.js';
+import { webhookReplayRoutes } from './routes/webhooks-replay.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ErrorBody } from './schemas.js';
 import { SECURITY_HEADERS } from './security-headers.js';
@@ -182,5 +183,6 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(rbacRoutes, { prefix: '/api/v1', deps });
   await app.register(userRoutes, { prefix: '/api/v1/users', deps });
   await app.register(sessionRoutes, { prefix: '/api/v1/sessions', deps });
+  await app.register(webhookReplayRoutes, { prefix: '/api/v1', deps });
   return app;
 }

@@ -1,0 +1,163 @@
+/**
+ * `janua webhooks replay`: re-send deliveries by id, or a window of one endpoint's deliveries. The core makes the
+ * new deliveries (core/webhooks/replay.ts); the daemons' workers send them. Progress goes to stderr (Ink on a
+ * terminal), the per-item summary to stdout.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../../core/store/repos/webhooks.js';
+import {
+  type DeliveryState,
+  type ReplayItem,
+  type ReplaySelection,
+  replayDeliveries,
+  waitForDeliveries,
+} from '../../core/webhooks/replay.js';
+import { type GlobalOptions, withContainer } from '../context.js';
+import { EXIT, ExitWith } from '../exit-codes.js';
+import { emitResult, type Io, table } from '../output.js';
+import { plainReplayProgress, type ReplayView } from '../replay-progress-plain.js';
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const ISO = /^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/;
+const DEFAULT_WAIT_SECONDS = 60;
+
+/** ISO 8601 (`2026-12-01`, `2026-12-01T10:00:00Z`) or a duration before now (`90s`, `30m`, `24h`, `7d`, `2w`). */
+export function parseTime(v: string, now: Date): Date {
+  const rel = /^(\d{1,6})([smhdw])$/.exec(v.trim());
+  if (rel) return new Date(now.getTime() - Number(rel[1]) * UNIT_MS[rel[2]!]!);
+  const t = new Date(v);
+  if (!ISO.test(v.trim()) || Number.isNaN(t.getTime()))
+    throw new ExitWith(EXIT.USAGE, `error: "${v}" is not a time (ISO 8601, or relative like 24h, 7d)`);
+  return t;
+}
+
+function status(v: string): DeliveryStatus {
+  if (!(DELIVERY_STATUSES as readonly string[]).includes(v))
+    throw new InvalidArgumentError(`expected one of ${DELIVERY_STATUSES.join(', ')}`);
+  return v as DeliveryStatus;
+}
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 86_400) throw new InvalidArgumentError('expected 1 to 86400 seconds');
+  return n;
+}
+
+interface ReplayOpts {
+  webhook?: string;
+  since?: string;
+  until?: string;
+  status?: DeliveryStatus;
+  event?: string;
+  dryRun?: boolean;
+  wait?: number | true;
+  json?: boolean;
+}
+
+interface SummaryRow {
+  original_id: string;
+  outcome: ReplayItem['outcome'];
+  delivery_id?: string;
+  reason?: string;
+  status?: string;
+}
+
+function selectionFrom(ids: string[], o: ReplayOpts): ReplaySelection {
+  const window = o.webhook !== undefined || o.since !== undefined;
+  const filters = o.until !== undefined || o.status !== undefined || o.event !== undefined;
+  if (ids.length && (window || filters))
+    throw new ExitWith(EXIT.USAGE, 'error: give delivery ids, or a window (--webhook and --since), not both');
+  if (ids.length) return { ids };
+  if (o.webhook === undefined || o.since === undefined)
+    throw new ExitWith(
+      EXIT.USAGE,
+      'error: name the deliveries to replay: DELIVERY_ID…, or --webhook ID --since T (a window is always bounded)',
+    );
+  const now = new Date();
+  return {
+    webhookId: o.webhook,
+    since: parseTime(o.since, now),
+    until: o.until === undefined ? undefined : parseTime(o.until, now),
+    status: o.status,
+    eventType: o.event,
+  };
+}
+
+function verdict(rows: SummaryRow[], byIds: boolean, waited: boolean): ExitWith | undefined {
+  const missing = rows.filter((r) => r.reason === 'not_found').length;
+  if (byIds && missing) return new ExitWith(EXIT.NOT_FOUND, `error: ${missing} delivery id(s) not found`);
+  const notQueued = rows.filter((r) => r.outcome === 'skipped' || r.outcome === 'error').length;
+  if (notQueued) return new ExitWith(EXIT.PARTIAL, `error: ${notQueued} of ${rows.length} not replayed`);
+  const unfinished = waited ? rows.filter((r) => r.status !== 'succeeded').length : 0;
+  if (unfinished)
+    return new ExitWith(EXIT.PARTIAL, `error: ${unfinished} of ${rows.length} replays did not succeed (yet)`);
+  return undefined;
+}
+
+function human(rows: SummaryRow[], waited: boolean): string {
+  if (!rows.length) return 'no deliveries match\n';
+  const cols = ['original_id', 'outcome', 'delivery_id', 'reason', ...(waited ? ['status'] : [])];
+  return table(rows, cols);
+}
+
+/** Adds `replay` to the `janua webhooks` group. */
+export function registerWebhooksReplay(group: Command, io: Io): void {
+  group
+    .command('replay [DELIVERY_ID...]')
+    .description(
+      'Re-send deliveries (new deliveries with the same event id and body): by id, or a window of one webhook',
+    )
+    .option('--webhook <id>', 'the webhook whose deliveries to replay (with --since)')
+    .option('--since <time>', 'window start, inclusive: ISO 8601 or relative (24h, 7d)')
+    .option('--until <time>', 'window end, exclusive (default: now)')
+    .option('--status <status>', `only deliveries in this state (${DELIVERY_STATUSES.join('|')})`, status)
+    .option('--event <type>', 'only deliveries of this event type')
+    .option('--dry-run', 'select and report, change nothing')
+    .option('--wait [seconds]', `wait for the replays to finish (default ${DEFAULT_WAIT_SECONDS} s)`, seconds)
+    .option('--json', 'print one JSON array: [{original_id, outcome, delivery_id?, reason?, status?}]')
+    .action(async (ids: string[], o: ReplayOpts, cmd: Command) => {
+      const selection = selectionFrom(ids, o);
+      const waitS = o.wait === true ? DEFAULT_WAIT_SECONDS : o.wait;
+      const failed = await withContainer(io, cmd.optsWithGlobals<GlobalOptions>(), {}, async (c) => {
+        const dryRun = !!o.dryRun;
+        const view: ReplayView =
+          !o.json && io.terminal
+            ? // Ink (and React) load only for a live display.
+              (await import('../replay-progress.js')).startReplayProgress(io.terminal, dryRun)
+            : plainReplayProgress(io, dryRun);
+        const rows: SummaryRow[] = [];
+        try {
+          for await (const it of replayDeliveries(c, selection, { dryRun })) {
+            view.item(it);
+            rows.push({
+              original_id: it.originalId,
+              outcome: it.outcome,
+              ...(it.deliveryId ? { delivery_id: it.deliveryId } : {}),
+              ...(it.reason ? { reason: it.reason } : {}),
+            });
+          }
+          const queued = rows.filter((r) => r.delivery_id);
+          if (waitS !== undefined && !dryRun && queued.length) {
+            view.status(`waiting up to ${waitS} s for ${queued.length} deliveries`);
+            const states = new Map<string, DeliveryState>(
+              (
+                await waitForDeliveries(
+                  c,
+                  queued.map((r) => r.delivery_id!),
+                  { timeoutMs: waitS * 1000 },
+                )
+              ).map((s) => [s.id, s]),
+            );
+            for (const r of queued) r.status = states.get(r.delivery_id!)?.status ?? 'deleted';
+            view.status('');
+          }
+        } finally {
+          await view.finish();
+        }
+        const waited = waitS !== undefined && !dryRun;
+        emitResult(io, o.json, rows, (d) => human(d, waited));
+        return verdict(rows, 'ids' in selection, waited);
+      });
+      if (failed) throw failed;
+    });
+}
