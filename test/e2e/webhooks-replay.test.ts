@@ -5,8 +5,11 @@
  * for a non-admin, 404 for unknown ids, 422 for malformed ones.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
+import { stripVTControlCharacters } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/core/config/load.js';
 import { type Container, createContainer } from '../../src/core/container.js';
@@ -18,9 +21,30 @@ import {
 import { enqueueDeliveries } from '../../src/core/webhooks/enqueue.js';
 import { newSigningSecret, sealSecret } from '../../src/core/webhooks/secrets.js';
 import { createTestDatabase, dialects, type TestDatabase, tempDir } from '../helpers/db.js';
-import { type Daemon, newMasterKey, runCli, startDaemon } from '../helpers/janua.js';
+import { BIN, baseEnv, type Daemon, newMasterKey, runCli, startDaemon } from '../helpers/janua.js';
 import { ADMIN_EMAIL, ADMIN_ENV } from './control-chars.js';
 import { assertError, type Call, client, signIn, signUp, UUID_RE } from './support.js';
+
+const quote = (x: string) => `'${x.replaceAll("'", "'\\''")}'`;
+
+/** Runs `janua ARGS` on a pseudo-terminal (script(1)); what the terminal showed, and the exit code. */
+async function onTerminal(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; screen: string }> {
+  const command = `stty cols 120 rows 30; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
+  const child = spawn('script', ['-qec', command, '/dev/null'], {
+    env: baseEnv({ ...env, TERM: 'xterm-256color' }),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let raw = '';
+  child.stdout.on('data', (d) => {
+    raw += d;
+  });
+  const [code] = (await once(child, 'close')) as [number];
+  child.stdin.destroy();
+  return { code, screen: stripVTControlCharacters(raw) };
+}
 
 interface Row {
   original_id: string;
@@ -259,6 +283,21 @@ for (const dialect of dialects()) {
         assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       }
       assert.equal(await deliveries(), before);
+    });
+
+    test('on a terminal: the live view with the skipped items, then the summary table', async () => {
+      const ep = await endpoint();
+      const ids = await originals(ep, 2);
+      const missing = randomUUID();
+      const { code, screen } = await onTerminal(['webhooks', 'replay', ...ids, missing], {
+        ...env,
+        JANUA_DATA_DIR: d.env['JANUA_DATA_DIR']!,
+      });
+      assert.equal(code, 4, screen);
+      assert.match(screen, /Replaying 3 selected: 2 queued, 1 skipped, 0 errors/);
+      assert.equal(screen.match(new RegExp(`${missing}: skipped \\(not_found\\)`, 'g'))?.length, 1);
+      assert.match(screen, /ORIGINAL_ID\s+OUTCOME\s+DELIVERY_ID\s+REASON/);
+      assert.doesNotMatch(screen, /^3 selected:/m, 'no plain tally line on a terminal');
     });
 
     test('HTTP: admins replay one delivery (202) or a window; 401, 403, 404 and 422 change nothing', async () => {
