@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { jobs } from '../../src/core/store/repos/jobs.js';
 import {
   type DeliveryStatus,
@@ -367,6 +368,52 @@ for (const dialect of dialects()) {
         ['not_found', 'not_found'],
       );
       await assert.rejects(collectReplay(t.c, { webhookId: ep, since }), { code: 'NOT_FOUND_ERROR' });
+    });
+
+    it('an item the database refuses is an error; the rest of its batch is still queued', async () => {
+      const ep = await endpoint();
+      const ids = await originals(ep, 3);
+      const bad = ids[1]!;
+      // A trigger refuses the replay of one delivery: the batch's transaction fails, then each item alone.
+      if (dialect === 'sqlite')
+        await sql
+          .raw(
+            `CREATE TRIGGER refuse_replay BEFORE INSERT ON webhook_deliveries WHEN NEW.replay_of = '${bad}' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`,
+          )
+          .execute(t.c.store.db);
+      else {
+        await sql
+          .raw(
+            `CREATE FUNCTION refuse_replay() RETURNS trigger AS $$ BEGIN IF NEW.replay_of = '${bad}' THEN RAISE EXCEPTION 'refused by trigger'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
+          )
+          .execute(t.c.store.db);
+        await sql
+          .raw(
+            'CREATE TRIGGER refuse_replay BEFORE INSERT ON webhook_deliveries FOR EACH ROW EXECUTE FUNCTION refuse_replay()',
+          )
+          .execute(t.c.store.db);
+      }
+      try {
+        const before = await count(t.c.store, 'webhook_deliveries');
+        const jobsBefore = await count(t.c.store, 'jobs');
+        const items = await collectReplay(t.c, { ids });
+        assert.deepEqual(
+          items.map((i) => i.outcome),
+          ['queued', 'error', 'queued'],
+        );
+        assert.match(items[1]!.reason!, /refused by trigger/);
+        assert.equal(items[1]!.deliveryId, undefined);
+        assert.equal(await count(t.c.store, 'webhook_deliveries'), before + 2);
+        assert.equal(await count(t.c.store, 'jobs'), jobsBefore + 2, 'no job without its delivery');
+      } finally {
+        await sql
+          .raw(
+            dialect === 'sqlite'
+              ? 'DROP TRIGGER refuse_replay'
+              : 'DROP TRIGGER refuse_replay ON webhook_deliveries; DROP FUNCTION refuse_replay()',
+          )
+          .execute(t.c.store.db);
+      }
     });
 
     it('waitForDeliveries reports each delivery finished, or its state at the deadline', async () => {
