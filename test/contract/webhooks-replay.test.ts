@@ -302,6 +302,23 @@ for (const dialect of dialects()) {
       assert.equal(await count(t.c.store, 'webhook_deliveries'), before + 8, 'two whole batches');
       assert.equal(await count(t.c.store, 'jobs'), jobsBefore + 8);
       for (const it of seen) assert.ok(await webhookDeliveries.findById(t.c.store.db, it.deliveryId!));
+      // Re-run with skipReplayed: it resumes, replaying only the two the interrupted run did not reach.
+      t.clock.advance(1);
+      const rest = await collectReplay(t.c, { webhookId: ep, since, skipReplayed: true }, { batchSize: 4 });
+      assert.equal(rest.length, 2);
+      assert.ok(rest.every((i) => i.outcome === 'queued'));
+      assert.equal(await count(t.c.store, 'webhook_deliveries'), before + 10, 'each original replayed once');
+      const replayed = new Set(
+        (
+          await t.c.store.db
+            .selectFrom('webhook_deliveries')
+            .select('replay_of')
+            .where('endpoint_id', '=', ep)
+            .where('replay_of', 'is not', null)
+            .execute()
+        ).map((r) => r.replay_of),
+      );
+      assert.equal(replayed.size, 10);
     });
 
     it('a dry run selects and reports, and changes nothing', async () => {

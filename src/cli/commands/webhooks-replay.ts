@@ -49,6 +49,7 @@ interface ReplayOpts {
   until?: string;
   status?: DeliveryStatus;
   event?: string;
+  skipReplayed?: boolean;
   dryRun?: boolean;
   wait?: number | true;
   json?: boolean;
@@ -64,7 +65,8 @@ interface SummaryRow {
 
 function selectionFrom(ids: string[], o: ReplayOpts): ReplaySelection {
   const window = o.webhook !== undefined || o.since !== undefined;
-  const filters = o.until !== undefined || o.status !== undefined || o.event !== undefined;
+  const filters =
+    o.until !== undefined || o.status !== undefined || o.event !== undefined || !!o.skipReplayed;
   if (ids.length && (window || filters))
     throw new ExitWith(EXIT.USAGE, 'error: give delivery ids, or a window (--webhook and --since), not both');
   if (ids.length) return { ids };
@@ -80,6 +82,7 @@ function selectionFrom(ids: string[], o: ReplayOpts): ReplaySelection {
     until: o.until === undefined ? undefined : parseTime(o.until, now),
     status: o.status,
     eventType: o.event,
+    skipReplayed: !!o.skipReplayed,
   };
 }
 
@@ -112,6 +115,10 @@ export function registerWebhooksReplay(group: Command, io: Io): void {
     .option('--until <time>', 'window end, exclusive (default: now)')
     .option('--status <status>', `only deliveries in this state (${DELIVERY_STATUSES.join('|')})`, status)
     .option('--event <type>', 'only deliveries of this event type')
+    .option(
+      '--skip-replayed',
+      'only first deliveries not replayed yet (re-run an interrupted replay with it to resume)',
+    )
     .option('--dry-run', 'select and report, change nothing')
     .option('--wait [seconds]', `wait for the replays to finish (default ${DEFAULT_WAIT_SECONDS} s)`, seconds)
     .option('--json', 'print one JSON array: [{original_id, outcome, delivery_id?, reason?, status?}]')

@@ -41,6 +41,11 @@ export interface ReplayWindow {
   until?: Date | undefined;
   status?: DeliveryStatus | undefined;
   eventType?: string | undefined;
+  /**
+   * Only first deliveries no replay was made of yet (replays and replayed deliveries are skipped): re-running an
+   * interrupted replay with this resumes it.
+   */
+  skipReplayed?: boolean | undefined;
 }
 
 export type ReplaySelection = { ids: readonly string[] } | ReplayWindow;
@@ -117,6 +122,7 @@ export async function* replayDeliveries(
     until: selection.until,
     status: selection.status,
     eventType: selection.eventType,
+    unreplayed: selection.skipReplayed,
   };
   // Stop at the last row that exists now: the replays this run makes are never selected by it.
   const through = await webhookDeliveries.lastOf(deps.store.db, filter);

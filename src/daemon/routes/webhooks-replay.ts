@@ -28,6 +28,9 @@ const WindowBody = Type.Object(
     until: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive' })),
     status: Type.Optional(Status),
     event_type: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    skip_replayed: Type.Optional(
+      Type.Boolean({ description: 'Skip deliveries already replayed (resumes an interrupted replay)' }),
+    ),
     dry_run: Type.Optional(Type.Boolean({ description: 'Select and report, change nothing' })),
   },
   { additionalProperties: false },
@@ -96,6 +99,7 @@ export async function webhookReplayRoutes(app: FastifyInstance, opts: { deps: De
           until: b.until === undefined ? undefined : new Date(b.until),
           status: b.status,
           eventType: b.event_type,
+          skipReplayed: b.skip_replayed,
         },
         { dryRun: !!b.dry_run, ctx: requestContext(request) },
       );

@@ -438,10 +438,13 @@ export const webhookDeliveries = {
     f: Omit<DeliveryFilter, 'limit' | 'offset'> & {
       after?: { createdAt: Date; id: string } | undefined;
       through?: { createdAt: Date; id: string } | undefined;
+      /** Only first deliveries (not replays) no replay was made of yet (resuming an interrupted replay). */
+      unreplayed?: boolean | undefined;
       limit: number;
     },
   ): Promise<WebhookDelivery[]> {
     let q = filtered(ex, { ...f, limit: f.limit });
+    if (f.unreplayed) q = unreplayedOnly(q);
     const after = f.after;
     if (after)
       q = q.where((eb) =>
@@ -470,9 +473,11 @@ export const webhookDeliveries = {
   /** The last row of a selection in (created_at, id) order: where a walk over it stops. */
   async lastOf(
     ex: Executor,
-    f: Omit<DeliveryFilter, 'limit' | 'offset'>,
+    f: Omit<DeliveryFilter, 'limit' | 'offset'> & { unreplayed?: boolean | undefined },
   ): Promise<{ createdAt: Date; id: string } | undefined> {
-    const row = await filtered(ex, { ...f, limit: 1 })
+    let q = filtered(ex, { ...f, limit: 1 });
+    if (f.unreplayed) q = unreplayedOnly(q);
+    const row = await q
       .select(['d.created_at', 'd.id'])
       .orderBy('d.created_at', 'desc')
       .orderBy('d.id', 'desc')
@@ -481,6 +486,18 @@ export const webhookDeliveries = {
     return row && { createdAt: toDate(row.created_at), id: row.id };
   },
 };
+
+/**
+ * Only first deliveries (not replays themselves) that no replay was made of yet: what an interrupted replay of a
+ * window has left to do (the NOT EXISTS uses the partial index on replay_of).
+ */
+function unreplayedOnly(q: ReturnType<typeof filtered>) {
+  return q
+    .where('d.replay_of', 'is', null)
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('webhook_deliveries as r').select('r.id').whereRef('r.replay_of', '=', 'd.id'))),
+    );
+}
 
 function filtered(ex: Executor, f: DeliveryFilter) {
   let q = ex.selectFrom('webhook_deliveries as d');
