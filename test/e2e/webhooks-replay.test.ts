@@ -217,6 +217,15 @@ for (const dialect of dialects()) {
         [...failed].sort(),
       );
       assert.equal(await deliveries(), before + 3);
+      // --skip-replayed: only first deliveries not replayed yet (the 3 failed ones were, their replays are not first).
+      const rest = await cli(['--webhook', ep, '--since', '1h', '--skip-replayed', '--dry-run', '--json']);
+      assert.equal(rest.code, 0, rest.stderr);
+      assert.deepEqual(
+        json(rest.stdout)
+          .map((x) => x.original_id)
+          .sort(),
+        [...ok, ...org].sort(),
+      );
       const bySucceeded = await cli(['--webhook', ep, '--since', '7d', '--status', 'succeeded', '--json']);
       assert.deepEqual(
         json(bySucceeded.stdout).map((x) => x.original_id),
