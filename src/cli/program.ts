@@ -11,6 +11,7 @@ import { registerRoles } from './commands/roles.js';
 import { registerServe, type ServeSignals } from './commands/serve.js';
 import { registerUsers } from './commands/users.js';
 import { registerWebhooks } from './commands/webhooks.js';
+import { registerWebhooksReplay } from './commands/webhooks-replay.js';
 import type { Io } from './output.js';
 
 /** Every command and global option in one place; handlers live in ./commands. */
@@ -38,7 +39,7 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
   registerCron(program, io, signals);
   registerJobs(program, io);
   registerMail(program, io);
-  registerWebhooks(program, io);
+  registerWebhooksReplay(registerWebhooks(program, io), io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

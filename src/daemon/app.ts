@@ -33,6 +33,7 @@ import { sessionRoutes } from './routes/sessions.js';
 import { userRoutes } from './routes/users.js';
 import { webhookDeliveryRoutes } from './routes/webhook-deliveries.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { webhookReplayRoutes } from './routes/webhooks-replay.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { ErrorBody } from './schemas.js';
 import { SECURITY_HEADERS } from './security-headers.js';
@@ -186,5 +187,6 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(sessionRoutes, { prefix: '/api/v1/sessions', deps });
   await app.register(webhookRoutes, { prefix: '/api/v1', deps });
   await app.register(webhookDeliveryRoutes, { prefix: '/api/v1', deps });
+  await app.register(webhookReplayRoutes, { prefix: '/api/v1', deps });
   return app;
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseTimeArg } from '../../src/cli/time-arg.js';
-import { EVENT_CATALOGUE, matchesEvent, normalizeEvents } from '../../src/core/webhooks/catalogue.js';
+import { EVENT_CATALOGUE, matchesPattern, normalizeEvents } from '../../src/core/webhooks/catalogue.js';
 import { checkEndpointUrl, checkHeaders, isPrivateAddress } from '../../src/core/webhooks/targets.js';
 
 describe('webhook targets', () => {
@@ -56,9 +56,9 @@ describe('webhook targets', () => {
     );
     assert.deepEqual(normalizeEvents(['organization.member.*']), ['organization.member.*']);
     assert.throws(() => normalizeEvents(['usr.*', 'user']), /"usr\.\*", "user"/);
-    assert.ok(matchesEvent('user.*', 'user.created'));
-    assert.ok(!matchesEvent('user.*', 'users.created'));
-    assert.ok(matchesEvent('*', 'webhook.test'));
+    assert.ok(matchesPattern('user.*', 'user.created'));
+    assert.ok(!matchesPattern('user.*', 'users.created'));
+    assert.ok(matchesPattern('*', 'webhook.test'));
     assert.equal(new Set(EVENT_CATALOGUE.map((e) => e.type)).size, EVENT_CATALOGUE.length);
   });
 

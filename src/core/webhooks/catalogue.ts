@@ -36,18 +36,14 @@ const DOMAIN_EVENTS: Record<DomainEventType, string> = {
   'organization.role.created': 'A custom role was created in an organization',
   'organization.role.updated': 'A custom role was renamed or its permissions changed',
   'organization.role.deleted': 'A custom role was deleted',
+  'webhook.endpoint.disabled': 'An endpoint was disabled because its deliveries kept failing',
 };
 
 export const WEBHOOK_TEST_EVENT = 'webhook.test';
-export const ENDPOINT_DISABLED_EVENT = 'webhook.endpoint.disabled';
 
 export const EVENT_CATALOGUE: ReadonlyArray<{ type: string; description: string }> = [
   ...Object.entries(DOMAIN_EVENTS).map(([type, description]) => ({ type, description })),
   { type: WEBHOOK_TEST_EVENT, description: 'A test event, sent on request to one endpoint only' },
-  {
-    type: ENDPOINT_DISABLED_EVENT,
-    description: 'An endpoint was disabled because its deliveries kept failing',
-  },
 ];
 
 const KNOWN = new Set(EVENT_CATALOGUE.map((e) => e.type));
@@ -65,7 +61,7 @@ export const EVENT_ALIASES: Readonly<Record<string, string>> = {
 export const MAX_EVENTS = 100;
 
 /** Whether `pattern` (`*`, `prefix.*` or an exact name) matches `type`. */
-export function matchesEvent(pattern: string, type: string): boolean {
+export function matchesPattern(pattern: string, type: string): boolean {
   if (pattern === '*') return true;
   if (pattern.endsWith('.*')) return type.startsWith(pattern.slice(0, -1));
   return pattern === type;
@@ -76,7 +72,7 @@ function canonical(entry: string): string | undefined {
   const name = EVENT_ALIASES[entry] ?? entry;
   if (name === '*' || KNOWN.has(name)) return name;
   // `prefix.*` must cover at least one event (a typo such as `usr.*` would silently match nothing).
-  if (/^[a-z_]+(\.[a-z_]+)*\.\*$/.test(name) && [...KNOWN].some((t) => matchesEvent(name, t))) return name;
+  if (/^[a-z_]+(\.[a-z_]+)*\.\*$/.test(name) && [...KNOWN].some((t) => matchesPattern(name, t))) return name;
   return undefined;
 }
 

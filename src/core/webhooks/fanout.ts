@@ -15,15 +15,11 @@ import type { EventConsumer } from '../jobs/outbox-drain.js';
 import type { OutboxEvent } from '../store/repos/outbox.js';
 import { type WebhookEndpoint, webhookEndpoints } from '../store/repos/webhooks.js';
 import type { Database } from '../store/schema.js';
+import { matchesPattern } from './catalogue.js';
 import { type DeliveryRequest, enqueueDeliveries, type WebhookEvent } from './enqueue.js';
 import { maxAttemptsOf, parseRetrySchedule } from './schedule.js';
 
-/** True when `pattern` (an exact type, `prefix.*` or `*`) covers `type`. */
-export function matchesPattern(pattern: string, type: string): boolean {
-  if (pattern === '*' || pattern === type) return true;
-  if (pattern.endsWith('.*')) return type.startsWith(pattern.slice(0, -1));
-  return false;
-}
+export { matchesPattern };
 
 export function endpointWants(e: Pick<WebhookEndpoint, 'events'>, type: string): boolean {
   return e.events.some((p) => matchesPattern(p, type));

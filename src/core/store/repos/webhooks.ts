@@ -509,7 +509,88 @@ export const webhookDeliveries = {
           } as Selectable<WebhookEndpointsTable>);
     return { delivery: decodeDelivery(row), endpoint };
   },
+
+  /** The deliveries with these ids (any order; missing ids are simply absent). */
+  async findByIds(ex: Executor, ids: readonly string[]): Promise<WebhookDelivery[]> {
+    if (ids.length === 0) return [];
+    const rows = await ex
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('id', 'in', [...ids])
+      .execute();
+    return rows.map(decodeDelivery);
+  },
+
+  /**
+   * Oldest first, a keyset page: the rows after `after` in (created_at, id) order, up to `through` inclusive.
+   * Keyset rather than OFFSET so a long walk (a replay window) costs the same per page and neither skips nor
+   * repeats rows when others are inserted meanwhile.
+   */
+  async pageAfter(
+    ex: Executor,
+    f: Omit<DeliveryFilter, 'limit' | 'offset'> & {
+      after?: { createdAt: Date; id: string } | undefined;
+      through?: { createdAt: Date; id: string } | undefined;
+      /** Only first deliveries (not replays) no replay was made of yet (resuming an interrupted replay). */
+      unreplayed?: boolean | undefined;
+      limit: number;
+    },
+  ): Promise<WebhookDelivery[]> {
+    let q = filtered(ex, { ...f, limit: f.limit });
+    if (f.unreplayed) q = unreplayedOnly(q);
+    const after = f.after;
+    if (after)
+      q = q.where((eb) =>
+        eb.or([
+          eb('d.created_at', '>', after.createdAt),
+          eb.and([eb('d.created_at', '=', after.createdAt), eb('d.id', '>', after.id)]),
+        ]),
+      );
+    const through = f.through;
+    if (through)
+      q = q.where((eb) =>
+        eb.or([
+          eb('d.created_at', '<', through.createdAt),
+          eb.and([eb('d.created_at', '=', through.createdAt), eb('d.id', '<=', through.id)]),
+        ]),
+      );
+    const rows = await q
+      .selectAll('d')
+      .orderBy('d.created_at', 'asc')
+      .orderBy('d.id', 'asc')
+      .limit(f.limit)
+      .execute();
+    return rows.map(decodeDelivery);
+  },
+
+  /** The last row of a selection in (created_at, id) order: where a walk over it stops. */
+  async lastOf(
+    ex: Executor,
+    f: Omit<DeliveryFilter, 'limit' | 'offset'> & { unreplayed?: boolean | undefined },
+  ): Promise<{ createdAt: Date; id: string } | undefined> {
+    let q = filtered(ex, { ...f, limit: 1 });
+    if (f.unreplayed) q = unreplayedOnly(q);
+    const row = await q
+      .select(['d.created_at', 'd.id'])
+      .orderBy('d.created_at', 'desc')
+      .orderBy('d.id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && { createdAt: toDate(row.created_at), id: row.id };
+  },
 };
+
+/**
+ * Only first deliveries (not replays themselves) that no replay was made of yet: what an interrupted replay of a
+ * window has left to do (the NOT EXISTS uses the partial index on replay_of).
+ */
+function unreplayedOnly(q: ReturnType<typeof filtered>) {
+  return q
+    .where('d.replay_of', 'is', null)
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('webhook_deliveries as r').select('r.id').whereRef('r.replay_of', '=', 'd.id'))),
+    );
+}
 
 function filtered(ex: Executor, f: DeliveryFilter) {
   let q = ex.selectFrom('webhook_deliveries as d');
