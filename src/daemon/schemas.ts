@@ -1,4 +1,5 @@
 /** TypeBox schemas shared by several route areas. Response schemas list what may leave; the rest is dropped. */
+import type { FastifyInstance, FastifySchema } from 'fastify';
 import { type Static, type TStringOptions, Type } from 'typebox';
 import { TEXT_PATTERNS } from '../core/text.js';
 import type { ProfilePatch } from '../core/users/service.js';
@@ -93,4 +94,17 @@ export function profilePatch(b: Static<typeof ProfileObject>): ProfilePatch {
     locale: b.locale,
     userMetadata: b.user_metadata,
   };
+}
+
+/**
+ * The options of a signed-in route of one area: bearer authentication first (onRequest, so an anonymous caller
+ * gets 401 whatever the body), the area's OpenAPI tag and bearer security, then the route's summary and schema.
+ */
+export function signedInRoutes(app: FastifyInstance, tag: string) {
+  const tags = [tag];
+  const security = [{ bearer: [] }];
+  return <S extends Omit<FastifySchema, 'tags' | 'security' | 'summary'>>(summary: string, schema: S) => ({
+    onRequest: app.requireAuth,
+    schema: { tags, security, summary, ...schema },
+  });
 }

@@ -3,7 +3,7 @@
  * the aliases the original SDK calls (`/invites…`, `PUT …/members/{user_id}`, `…/{id}/roles`).
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../../core/deps.js';
 import {
@@ -38,7 +38,7 @@ import {
   updateOrganization,
 } from '../../core/orgs/service.js';
 import { requestContext } from '../plugins/authenticate.js';
-import { errors, MessageSchema } from '../schemas.js';
+import { errors, MessageSchema, signedInRoutes } from '../schemas.js';
 import {
   AcceptBody,
   AddMemberBody,
@@ -69,15 +69,7 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
   const { deps } = opts;
   const tags = ['organizations'];
   const security = [{ bearer: [] }];
-  // The options of every route here: bearer authentication first (onRequest, so an anonymous caller gets
-  // 401 whatever the body), the OpenAPI tag and security, then the route's own summary and schema parts.
-  const signedIn = <S extends Omit<FastifySchema, 'tags' | 'security' | 'summary'>>(
-    summary: string,
-    schema: S,
-  ) => ({
-    onRequest: app.requireAuth,
-    schema: { tags, security, summary, ...schema },
-  });
+  const signedIn = signedInRoutes(app, 'organizations');
   const me = (request: FastifyRequest) => request.auth!.user;
   const issued = (i: IssuedInvitation) => ({
     ...presentInvitation(i.invitation, deps.clock.now()),

@@ -5,13 +5,13 @@
  * router, so they are never taken for an id.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifySchema } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../../core/deps.js';
 import { EVENT_CATALOGUE } from '../../core/webhooks/catalogue.js';
 import { endpointStats, getDelivery, listDeliveries } from '../../core/webhooks/deliveries-query.js';
 import { verifySignature } from '../../core/webhooks/verify.js';
-import { errors } from '../schemas.js';
+import { errors, signedInRoutes } from '../schemas.js';
 import {
   CatalogueSchema,
   DeliveriesQuery,
@@ -29,12 +29,7 @@ import { actorOf } from './webhooks.js';
 export async function webhookDeliveryRoutes(app: FastifyInstance, opts: { deps: Deps }): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { deps } = opts;
-  const tags = ['webhooks'];
-  const security = [{ bearer: [] }];
-  const signedIn = <S extends Omit<FastifySchema, 'tags' | 'security' | 'summary'>>(
-    summary: string,
-    schema: S,
-  ) => ({ onRequest: app.requireAuth, schema: { tags, security, summary, ...schema } });
+  const signedIn = signedInRoutes(app, 'webhooks');
 
   r.get(
     '/webhooks/events',

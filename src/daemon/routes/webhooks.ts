@@ -5,7 +5,7 @@
  * signature verification are in ./webhook-deliveries.ts.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../../core/deps.js';
 import type { Actor } from '../../core/rbac/access.js';
 import {
@@ -19,7 +19,7 @@ import {
   updateEndpoint,
 } from '../../core/webhooks/endpoints.js';
 import { requestContext } from '../plugins/authenticate.js';
-import { errors } from '../schemas.js';
+import { errors, signedInRoutes } from '../schemas.js';
 import {
   CreateBody,
   DeletedSchema,
@@ -48,12 +48,7 @@ function withSecret(reply: FastifyReply, r: EndpointWithSecret) {
 export async function webhookRoutes(app: FastifyInstance, opts: { deps: Deps }): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { deps } = opts;
-  const tags = ['webhooks'];
-  const security = [{ bearer: [] }];
-  const signedIn = <S extends Omit<FastifySchema, 'tags' | 'security' | 'summary'>>(
-    summary: string,
-    schema: S,
-  ) => ({ onRequest: app.requireAuth, schema: { tags, security, summary, ...schema } });
+  const signedIn = signedInRoutes(app, 'webhooks');
 
   r.post(
     '/webhooks',
