@@ -107,8 +107,10 @@ for (const dialect of dialects()) {
       n: number,
       o: { type?: string; status?: DeliveryStatus } = {},
     ): Promise<string[]> => {
-      const made = await c.store.transaction((tx) =>
-        enqueueDeliveries(
+      // Made finished in the transaction that makes them: the daemon's workers (which poll the same database)
+      // must never claim these jobs, or they would overwrite the outcome set here.
+      const made = await c.store.transaction(async (tx) => {
+        const made = await enqueueDeliveries(
           tx,
           { ...c, maxAttempts: 3 },
           Array.from({ length: n }, (_, i) => ({
@@ -121,24 +123,34 @@ for (const dialect of dialects()) {
               organizationId: null,
             },
           })),
-        ),
-      );
-      for (const m of made)
-        await webhookDeliveries.record(
-          c.store.db,
-          m.deliveryId,
-          m.jobId,
-          {
-            status: o.status ?? 'failed',
-            attempts: 1,
-            responseStatus: 500,
-            responseBody: null,
-            latencyMs: 3,
-            lastError: 'HTTP 500',
-            nextAttemptAt: null,
-          },
-          new Date(),
         );
+        for (const m of made)
+          await webhookDeliveries.record(
+            tx,
+            m.deliveryId,
+            m.jobId,
+            {
+              status: o.status ?? 'failed',
+              attempts: 1,
+              responseStatus: 500,
+              responseBody: null,
+              latencyMs: 3,
+              lastError: 'HTTP 500',
+              nextAttemptAt: null,
+            },
+            new Date(),
+          );
+        await tx
+          .updateTable('jobs')
+          .set({ state: 'cancelled', finished_at: new Date() })
+          .where(
+            'id',
+            'in',
+            made.map((m) => m.jobId),
+          )
+          .execute();
+        return made;
+      });
       return made.map((m) => m.deliveryId);
     };
     const deliveries = async () =>
