@@ -61,6 +61,8 @@ export type EndpointPatch = Partial<
 export interface EndpointFilter {
   /** undefined: every endpoint; null: platform endpoints only; a string: that organization's. */
   organizationId?: string | null | undefined;
+  /** Only endpoints of these organizations (non-empty). */
+  organizationIds?: readonly string[] | undefined;
   status?: EndpointStatus | undefined;
   limit: number;
   offset?: number | undefined;
@@ -128,11 +130,8 @@ export const webhookEndpoints = {
 
   /** Oldest first (the order they were made in: stable pages). */
   async list(ex: Executor, f: EndpointFilter): Promise<WebhookEndpoint[]> {
-    let q = ex.selectFrom('webhook_endpoints').selectAll();
-    if (f.organizationId === null) q = q.where('organization_id', 'is', null);
-    else if (f.organizationId !== undefined) q = q.where('organization_id', '=', f.organizationId);
-    if (f.status) q = q.where('status', '=', f.status);
-    const rows = await q
+    const rows = await filteredEndpoints(ex, f)
+      .selectAll()
       .orderBy('created_at', 'asc')
       .orderBy('id', 'asc')
       .limit(f.limit)
@@ -142,11 +141,9 @@ export const webhookEndpoints = {
   },
 
   async count(ex: Executor, f: Omit<EndpointFilter, 'limit' | 'offset'>): Promise<number> {
-    let q = ex.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll<number>().as('n'));
-    if (f.organizationId === null) q = q.where('organization_id', 'is', null);
-    else if (f.organizationId !== undefined) q = q.where('organization_id', '=', f.organizationId);
-    if (f.status) q = q.where('status', '=', f.status);
-    const row = await q.executeTakeFirstOrThrow();
+    const row = await filteredEndpoints(ex, f)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   },
 
@@ -210,19 +207,7 @@ export const webhookEndpoints = {
     orgIds: readonly string[],
     page: { limit: number; offset: number; status?: EndpointStatus | undefined },
   ): Promise<WebhookEndpoint[]> {
-    if (orgIds.length === 0) return [];
-    let q = ex
-      .selectFrom('webhook_endpoints')
-      .selectAll()
-      .where('organization_id', 'in', [...orgIds]);
-    if (page.status) q = q.where('status', '=', page.status);
-    const rows = await q
-      .orderBy('created_at', 'asc')
-      .orderBy('id', 'asc')
-      .limit(page.limit)
-      .offset(page.offset)
-      .execute();
-    return rows.map(decodeEndpoint);
+    return orgIds.length === 0 ? [] : webhookEndpoints.list(ex, { ...page, organizationIds: orgIds });
   },
 
   async countInOrganizations(
@@ -230,13 +215,16 @@ export const webhookEndpoints = {
     orgIds: readonly string[],
     status?: EndpointStatus | undefined,
   ): Promise<number> {
-    if (orgIds.length === 0) return 0;
-    let q = ex
-      .selectFrom('webhook_endpoints')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('organization_id', 'in', [...orgIds]);
-    if (status) q = q.where('status', '=', status);
-    const row = await q.executeTakeFirstOrThrow();
-    return Number(row.n);
+    return orgIds.length === 0 ? 0 : webhookEndpoints.count(ex, { organizationIds: orgIds, status });
   },
 };
+
+/** The endpoints a filter selects: the one place list and count read it. */
+function filteredEndpoints(ex: Executor, f: Omit<EndpointFilter, 'limit' | 'offset'>) {
+  let q = ex.selectFrom('webhook_endpoints');
+  if (f.organizationId === null) q = q.where('organization_id', 'is', null);
+  else if (f.organizationId !== undefined) q = q.where('organization_id', '=', f.organizationId);
+  if (f.organizationIds) q = q.where('organization_id', 'in', [...f.organizationIds]);
+  if (f.status) q = q.where('status', '=', f.status);
+  return q;
+}
