@@ -5,6 +5,7 @@ import { validate as validCron } from 'node-cron';
 import { parse as parseYaml } from 'yaml';
 import { JanuaError } from '../errors.js';
 import { finishMailConfig } from './options-mail.js';
+import { finishMigrateConfig } from './options-migrate.js';
 import { type JanuaConfig, OPTIONS, type OptionSpec } from './schema.js';
 
 export interface ConfigSources {
@@ -170,6 +171,7 @@ export function loadConfig(sources: ConfigSources = {}): JanuaConfig {
     throw new ConfigError(`JANUA_BASE_URL must be an absolute URL; got "${cfg.baseUrl}"`);
   }
   finishMailConfig(cfg, cwd);
+  finishMigrateConfig(cfg, cwd);
   cfg.passwordHashConcurrency ??= availableParallelism();
   if (cfg.rateLimitPerHour < cfg.rateLimitPerMinute) {
     throw new ConfigError('RATE_LIMIT_PER_HOUR must be at least RATE_LIMIT_PER_MINUTE');

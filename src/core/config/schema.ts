@@ -9,6 +9,7 @@
 import { FLOWS_OPTIONS, type FlowsConfig } from './options-flows.js';
 import { JOB_OPTIONS } from './options-jobs.js';
 import { MAIL_OPTIONS, type MailConfig } from './options-mail.js';
+import { MIGRATE_OPTIONS, type MigrateConfig } from './options-migrate.js';
 import { NETWORK_OPTIONS } from './options-network.js';
 import { OPS_OPTIONS } from './options-ops.js';
 import { PASSWORD_OPTIONS } from './options-passwords.js';
@@ -36,7 +37,7 @@ export interface OptionSpec {
   readonly values?: readonly string[];
 }
 
-export interface JanuaConfig extends MailConfig, FlowsConfig, WebhooksConfig {
+export interface JanuaConfig extends MailConfig, FlowsConfig, WebhooksConfig, MigrateConfig {
   host: string;
   port: number;
   baseUrl: string;
@@ -113,4 +114,5 @@ export const OPTIONS: readonly OptionSpec[] = [
   ...MAIL_OPTIONS,
   ...FLOWS_OPTIONS,
   ...WEBHOOK_OPTIONS,
+  ...MIGRATE_OPTIONS,
 ];

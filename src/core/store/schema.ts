@@ -27,9 +27,51 @@ export interface UsersTable {
   is_admin: Bool;
   mfa_enabled: Bool;
   user_metadata: Json;
+  /** Kept from an import (Auth0 `app_metadata`); migration 0008. */
+  app_metadata: Generated<Json>;
+  nickname: Generated<string | null>;
   created_at: Ts;
   updated_at: Ts;
   last_sign_in_at: TsNull;
+}
+
+/** Accounts at other providers linked to a user (migration 0008). */
+export interface UserIdentitiesTable {
+  id: string;
+  user_id: string;
+  provider: string;
+  provider_user_id: string;
+  connection: string | null;
+  is_social: Bool;
+  profile: Json;
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+/** What an import made of each source record (migration 0008). */
+export interface ImportRecordsTable {
+  source: string;
+  kind: string;
+  external_id: string;
+  local_id: string;
+  source_hash: string;
+  needs_password: Bool;
+  imported_at: Ts;
+  updated_at: Ts;
+}
+
+/** One import run's checkpoint (migration 0008). */
+export interface ImportRunsTable {
+  id: string;
+  source: string;
+  input_key: string;
+  state: string;
+  phase: string;
+  position: Generated<number>;
+  stats: Json;
+  started_at: Ts;
+  updated_at: Ts;
+  finished_at: TsNull;
 }
 
 /** Privileged: password hashes, read only by the credential repository. */
@@ -294,4 +336,7 @@ export interface Database {
   settings: SettingsTable;
   janua_schema_migrations: SchemaMigrationsTable;
   one_time_tokens: OneTimeTokensTable;
+  user_identities: UserIdentitiesTable;
+  import_records: ImportRecordsTable;
+  import_runs: ImportRunsTable;
 }
