@@ -5,7 +5,7 @@
 import { json, toBool, toDate, toDateOrNull, toJson, toNumber } from '../codec.js';
 import type { Executor } from '../store.js';
 
-export type ImportKind = 'user' | 'organization' | 'role';
+export type ImportKind = 'user' | 'organization' | 'role' | 'membership';
 
 export interface ImportRecord {
   source: string;
