@@ -79,7 +79,12 @@ describe('mapAuth0Organization', () => {
   it('drops a bad logo URL and cuts a long display name, with warnings', () => {
     const r = ok(
       mapAuth0Organization(
-        { id: 'org_1', name: 'x1', display_name: 'D'.repeat(250), branding: { logo_url: 'javascript:alert(1)' } },
+        {
+          id: 'org_1',
+          name: 'x1',
+          display_name: 'D'.repeat(250),
+          branding: { logo_url: 'javascript:alert(1)' },
+        },
         1,
       ),
     );
@@ -103,8 +108,7 @@ describe('mapAuth0Role and permissions', () => {
   it('never carries wildcards, Janua-namespace permissions or shapes Janua cannot express', () => {
     for (const p of ['*', 'read:*', '*:users', 'members:write', 'roles:read', 'owners:manage', 'Users:Write'])
       assert.ok('skipped' in mapPermission(p), p);
-    for (const p of ['admin', 'read:v2', 'a:b:c', ':x', 'read:'])
-      assert.ok('skipped' in mapPermission(p), p);
+    for (const p of ['admin', 'read:v2', 'a:b:c', ':x', 'read:']) assert.ok('skipped' in mapPermission(p), p);
     // Auth0's usual action:resource order does not collide with Janua's resource:action names.
     assert.deepEqual(mapPermission('read:users'), { permission: 'read:users' });
   });
