@@ -481,6 +481,58 @@ for (const dialect of dialects()) {
       assert.equal((await importRuns.findById(t.store.db, runId))!.position, 5);
     });
 
+    it('a custom role name used by a role made in Janua gets a hash of the source role', async () => {
+      const o = await importedOrg();
+      const [u1] = await migratedUsers(1);
+      await orgRoles.insert(t.store.db, {
+        id: randomUUID(),
+        organizationId: o.id,
+        name: 'editor',
+        description: 'made by hand',
+        permissions: ['members:read'],
+        createdAt: clock.now(),
+        updatedAt: clock.now(),
+      });
+      const roles = new Map([role('r_e', 'Editor', ['write:posts'])].map((r) => [r.externalId, r]));
+      const m = { index: 1, userExternalId: u1!.externalId, roleExternalIds: ['r_e'] };
+      const [out] = await importMembershipsBatch(deps, S, o.externalId, [m], roles, write, CLI_CONTEXT);
+      assert.match(out!.role!, /^editor-[0-9a-f]{8}$/);
+      const mine = await orgRoles.findByName(t.store.db, o.id, out!.role!);
+      assert.deepEqual(mine!.permissions, ['write:posts']);
+      assert.deepEqual((await orgRoles.findByName(t.store.db, o.id, 'editor'))!.permissions, [
+        'members:read',
+      ]);
+      const [again] = await importMembershipsBatch(deps, S, o.externalId, [m], roles, write, CLI_CONTEXT);
+      assert.deepEqual([again!.status, again!.role], ['unchanged', out!.role]);
+    });
+
+    it('a record the write refuses fails alone; the others and the checkpoint commit', async () => {
+      const runId = randomUUID();
+      await importRuns.insert(
+        t.store.db,
+        { id: runId, source: S, inputKey: `k-${uid()}`, phase: 'orgs' },
+        clock.now(),
+      );
+      const good1 = org(`org_${uid()}`, `iso-${uid()}`, 'One', 1);
+      const bad = { ...org(`org_${uid()}`, `iso-${uid()}`, 'Bad', 2), metadata: { n: 10n } };
+      const good2 = org(`org_${uid()}`, `iso-${uid()}`, 'Two', 3);
+      const out = await importOrganizationsBatch(
+        deps,
+        S,
+        [good1, bad, good2],
+        { dryRun: false, checkpoint: { runId, phase: 'orgs', position: 3, stats: {} } },
+        CLI_CONTEXT,
+      );
+      assert.deepEqual(
+        out.map((o) => o.status),
+        ['created', 'failed', 'created'],
+      );
+      assert.match(out[1]!.reason!, /BigInt/);
+      assert.ok(await organizations.findBySlug(t.store.db, good2.slug));
+      assert.equal(await organizations.findBySlug(t.store.db, bad.slug), undefined);
+      assert.equal((await importRuns.findById(t.store.db, runId))!.position, 3);
+    });
+
     it('owners: a role given in Janua is kept while the source is unchanged; the last owner is never demoted', async () => {
       const o = await importedOrg();
       const [u1] = await migratedUsers(1);

@@ -11,7 +11,7 @@
  * the audit rows and domain events the organization service writes for the same changes, and the checkpoint.
  *
  * Owners: the source has no owner concept (Auth0 does not), so an imported organization has no owner unless a
- * source role is named `owner`; platform admins manage it and hand it over (`janua orgs transfer`). The import
+ * source role is named `owner`; platform admins manage it and hand it over (`janua orgs transfer-ownership`). The import
  * never takes the owner role from an organization's last owner.
  */
 import { randomUUID } from 'node:crypto';

@@ -5,6 +5,7 @@
 import { json, toBool, toDate, toDateOrNull, toJson, toNumber } from '../codec.js';
 import type { Executor } from '../store.js';
 
+/** `membership`: external id `<orgExternalId>:<userExternalId>`, local id the user (src/core/imports/orgs.ts). */
 export type ImportKind = 'user' | 'organization' | 'role' | 'membership';
 
 export interface ImportRecord {
