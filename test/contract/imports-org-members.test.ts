@@ -61,7 +61,14 @@ for (const dialect of dialects()) {
         `${o.externalId}:rol_ed`,
       );
       assert.equal(rec?.localId, ed.id);
-      assert.equal((await f.events('organization.member.added', o.id)).length, 3);
+      assert.equal((await f.events('organization.member.added', o.id)).length, 3, 'one event per member');
+      const audits = await f.t.store.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('action', '=', 'organization.member.import')
+        .where('target_id', '=', o.id)
+        .execute();
+      assert.equal(audits.length, 1, 'one audit row for the batch');
       assert.equal((await f.events('organization.role.created', o.id)).length, 1);
 
       // Same input again: nothing written.

@@ -1,7 +1,7 @@
 /** Auth0 organizations, roles and members → the records the core imports (src/migrate/auth0/map-org.ts). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { customRoleNames, planMemberRole } from '../../src/core/imports/org-roles.js';
+import { customRoleNames, customRoleSpec, planMemberRole } from '../../src/core/imports/org-roles.js';
 import type { ExternalRole } from '../../src/core/imports/types.js';
 import { SLUG_PATTERN } from '../../src/core/orgs/model.js';
 import { PERMISSION_PATTERN } from '../../src/core/rbac/permissions.js';
@@ -219,5 +219,11 @@ describe('role planning', () => {
     const unknown = planMemberRole(['r_gone'], roles);
     assert.deepEqual(unknown.plan, { kind: 'built-in', name: 'member' });
     assert.match(unknown.warnings[0]!, /r_gone/);
+  });
+
+  it('a custom role never carries a wildcard or a name Janua does not accept, even unmapped', () => {
+    const bad = role('r_bad', 'Bad', ['*', 'members:*', 'read:x', 'Not A Permission', 'read:x']);
+    const spec = customRoleSpec('org_1', ['r_bad'], new Map([['r_bad', bad]]), customRoleNames([bad]));
+    assert.deepEqual(spec, { key: 'org_1:r_bad', name: 'bad', description: null, permissions: ['read:x'] });
   });
 });

@@ -13,7 +13,14 @@
  * - a member with no role gets `member`, the role an invitation gives by default.
  */
 import { createHash } from 'node:crypto';
-import { BUILT_IN_ROLES, type BuiltInRole, coversAll, isBuiltInRole } from '../rbac/permissions.js';
+import {
+  BUILT_IN_ROLES,
+  type BuiltInRole,
+  coversAll,
+  isBuiltInRole,
+  PERMISSION_PATTERN,
+} from '../rbac/permissions.js';
+import { printable } from '../text.js';
 import type { ExternalRole } from './types.js';
 
 export const DEFAULT_MEMBER_ROLE: BuiltInRole = 'member';
@@ -107,10 +114,16 @@ export interface MemberRolePlan {
   warnings: string[];
 }
 
-/** The permissions a source role carries in Janua (a built-in's own, else the mapped ones). */
+/**
+ * The permissions a source role carries in Janua: a built-in's own, else the mapped ones that Janua accepts —
+ * never a wildcard, which only Janua's own built-in roles may hold (the mapping drops them; this holds even
+ * for a caller that did not map).
+ */
 export function permissionsOf(role: ExternalRole): readonly string[] {
   const b = builtInFor(role.name);
-  return b ? BUILT_IN_ROLES[b] : role.permissions;
+  return b
+    ? BUILT_IN_ROLES[b]
+    : role.permissions.filter((p) => PERMISSION_PATTERN.test(p) && !p.includes('*'));
 }
 
 export function planMemberRole(
@@ -122,7 +135,7 @@ export function planMemberRole(
   for (const id of new Set(roleIds)) {
     const r = roles.get(id);
     if (r) held.push(r);
-    else warnings.push(`role ${id} is not among the roles read from the source: ignored`);
+    else warnings.push(`role ${printable(id)} is not among the roles read from the source: ignored`);
   }
   if (held.length === 0) return { plan: { kind: 'built-in', name: DEFAULT_MEMBER_ROLE }, warnings };
   if (held.length === 1) {
@@ -132,7 +145,7 @@ export function planMemberRole(
       warnings,
     };
   }
-  const names = held.map((r) => r.name).sort();
+  const names = held.map((r) => printable(r.name)).sort();
   const union = [...new Set(held.flatMap((r) => permissionsOf(r)))];
   const builtIns = new Set(held.map((r) => builtInFor(r.name)).filter((b) => b !== undefined));
   const covering = BUILT_IN_ORDER.find((b) => builtIns.has(b) && coversAll(BUILT_IN_ROLES[b], union));
@@ -172,7 +185,7 @@ export function customRoleSpec(
       key,
       name: names.get(r.externalId)!,
       description: r.description,
-      permissions: [...r.permissions].sort(),
+      permissions: [...new Set(permissionsOf(r))].sort(),
     };
   }
   const parts = held.map((r) => builtInFor(r.name) ?? names.get(r.externalId)!).sort();

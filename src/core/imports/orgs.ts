@@ -8,14 +8,16 @@
  *   import last gave, so a later run changes a membership only when the source's answer changed — a role or
  *   removal made in Janua since then is kept.
  * A record whose digest is unchanged writes nothing (a re-run is a no-op). Each batch is one transaction with
- * the audit rows and domain events the organization service writes for the same changes, and the checkpoint.
+ * the domain events the organization service emits for the same changes (organization.created/updated,
+ * organization.role.created/updated, organization.member.added/role_changed), audit rows (one per organization
+ * and role; one per batch for memberships, as bulk user imports do) and the run's checkpoint.
  *
  * Owners: the source has no owner concept (Auth0 does not), so an imported organization has no owner unless a
  * source role is named `owner`; platform admins manage it and hand it over (`janua orgs transfer-ownership`). The import
  * never takes the owner role from an organization's last owner.
  */
 import { randomUUID } from 'node:crypto';
-import type { RequestContext } from '../events/events.js';
+import { audit, type DomainEvent, emitMany, type RequestContext } from '../events/events.js';
 import type { Organization } from '../orgs/model.js';
 import { SLUG_PATTERN } from '../orgs/model.js';
 import { lockOrganization, record } from '../orgs/service.js';
@@ -23,8 +25,8 @@ import { type ImportRecord, importRecords } from '../store/repos/imports.js';
 import { orgImports } from '../store/repos/org-imports.js';
 import { members, type OrganizationPatch, organizations } from '../store/repos/organizations.js';
 import type { Executor } from '../store/store.js';
-import { breaksTextRule, nulPath } from '../text.js';
-import { byIndex, inBatch, withIsolation } from './batch.js';
+import { breaksTextRule, nulPath, printable } from '../text.js';
+import { byIndex, inBatch, withIsolation } from './batch-isolation.js';
 import { customRoleNames, customRoleSpec, hashOf, planMemberRole, stableHash } from './org-roles.js';
 import { RoleEnsurer } from './role-ensurer.js';
 import type {
@@ -47,7 +49,7 @@ function orgProblem(o: ExternalOrganization): string | undefined {
   if (!name || name.length > 200) return 'the name must be 1–200 characters';
   if (breaksTextRule(name, 'single-line')) return 'the name must not contain control characters';
   if (!SLUG_PATTERN.test(o.slug))
-    return `"${o.slug}" is not a slug (2–63 lower-case letters, digits, single hyphens)`;
+    return `"${printable(o.slug)}" is not a slug (2–63 lower-case letters, digits, single hyphens)`;
   if (o.logoUrl !== null && (o.logoUrl.length > 2048 || breaksTextRule(o.logoUrl, 'single-line')))
     return 'the logo URL must be at most 2048 characters without control characters';
   if (nulPath(o.metadata) !== undefined) return 'the metadata must not contain the NUL character';
@@ -310,6 +312,8 @@ async function writeMembers(
   );
   const out: MemberImportOutcome[] = [];
   const done: ImportRecord[] = [];
+  const added: Array<{ userId: string; role: string }> = [];
+  const changed: Array<{ userId: string; from: string; to: string }> = [];
   for (const m of items) {
     const base = { index: m.index, userExternalId: m.userExternalId };
     const userId = userRecs.get(m.userExternalId)?.localId;
@@ -339,16 +343,7 @@ async function writeMembers(
       continue;
     }
     if (cur === undefined) {
-      if (write) {
-        await members.insert(ex, { orgId: org.id, userId, role, invitedBy: null, now });
-        await record(ex, ctx, now, {
-          action: 'organization.member.add',
-          event: 'organization.member.added',
-          orgId: org.id,
-          target: { type: 'user', id: userId },
-          data: { user_id: userId, role, source },
-        });
-      }
+      added.push({ userId, role });
       if (role === 'owner') owners++;
       out.push({ ...base, status: 'created', role, ...warn() });
     } else if (cur === role) {
@@ -357,16 +352,7 @@ async function writeMembers(
       warnings.push(`kept as owner instead of "${role}": an organization must keep at least one owner`);
       out.push({ ...base, status: 'unchanged', role: cur, ...warn() });
     } else {
-      if (write) {
-        await members.setRole(ex, org.id, userId, role);
-        await record(ex, ctx, now, {
-          action: 'organization.member.role_change',
-          event: 'organization.member.role_changed',
-          orgId: org.id,
-          target: { type: 'user', id: userId },
-          data: { user_id: userId, from: cur, to: role, source },
-        });
-      }
+      changed.push({ userId, from: cur, to: role });
       owners += (role === 'owner' ? 1 : 0) - (cur === 'owner' ? 1 : 0);
       out.push({ ...base, status: 'updated', role, ...warn() });
     }
@@ -379,6 +365,59 @@ async function writeMembers(
       needsPassword: false,
     });
   }
-  if (write) await importRecords.upsertMany(ex, [...ensurer.records, ...done], now);
+  if (write) {
+    await orgImports.insertMembers(ex, org.id, added, now);
+    for (const c of changed) await members.setRole(ex, org.id, c.userId, c.to);
+    await recordMembers(w, added, changed, items, now);
+    await importRecords.upsertMany(ex, [...ensurer.records, ...done], now);
+  }
   return out;
+}
+
+/**
+ * The events of a batch's membership changes — one per member, as the organization service emits them, in one
+ * statement — and one audit row for the batch (as bulk user imports write), not one per member.
+ */
+async function recordMembers(
+  w: MemberWrite,
+  added: ReadonlyArray<{ userId: string; role: string }>,
+  changed: ReadonlyArray<{ userId: string; from: string; to: string }>,
+  items: readonly ExternalMember[],
+  now: Date,
+): Promise<void> {
+  if (added.length + changed.length === 0) return;
+  const orgId = w.org.id;
+  const aggregate = { type: 'organization', id: orgId };
+  const events: DomainEvent[] = [
+    ...added.map((a) => ({
+      type: 'organization.member.added' as const,
+      aggregate,
+      payload: { organization_id: orgId, user_id: a.userId, role: a.role, source: w.source },
+    })),
+    ...changed.map((c) => ({
+      type: 'organization.member.role_changed' as const,
+      aggregate,
+      payload: { organization_id: orgId, user_id: c.userId, from: c.from, to: c.to, source: w.source },
+    })),
+  ];
+  await emitMany(w.ex, events, now);
+  await audit(
+    w.ex,
+    w.ctx,
+    {
+      action: 'organization.member.import',
+      targetType: 'organization',
+      targetId: orgId,
+      metadata: {
+        organization_id: orgId,
+        source: w.source,
+        external_id: w.orgExternalId,
+        added: added.length,
+        role_changed: changed.length,
+        first_index: items[0]?.index,
+        last_index: items.at(-1)?.index,
+      },
+    },
+    now,
+  );
 }

@@ -7,7 +7,7 @@
 import { audit, type DomainEvent, emitMany, type RequestContext } from '../events/events.js';
 import { importRecords } from '../store/repos/imports.js';
 import { orgImports } from '../store/repos/org-imports.js';
-import { byIndex, inBatch, withIsolation } from './batch.js';
+import { byIndex, inBatch, withIsolation } from './batch-isolation.js';
 import type { ExternalRole, ImportBatchOptions, ImportDeps } from './types.js';
 
 /** The `app_metadata` key that lists a user's tenant-level source roles. */

@@ -81,4 +81,26 @@ export const orgImports = {
       .where('id', '=', id)
       .execute();
   },
+
+  /** Adds members in multi-row statements (no one invited them: `invited_by` is null). */
+  async insertMembers(
+    ex: Executor,
+    orgId: string,
+    rows: ReadonlyArray<{ userId: string; role: string }>,
+    now: Date,
+  ): Promise<void> {
+    for (let i = 0; i < rows.length; i += 200)
+      await ex
+        .insertInto('organization_members')
+        .values(
+          rows.slice(i, i + 200).map((r) => ({
+            organization_id: orgId,
+            user_id: r.userId,
+            role: r.role,
+            joined_at: now,
+            invited_by: null,
+          })),
+        )
+        .execute();
+  },
 };
