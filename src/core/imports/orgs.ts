@@ -13,8 +13,8 @@
  * and role; one per batch for memberships, as bulk user imports do) and the run's checkpoint.
  *
  * Owners: the source has no owner concept (Auth0 does not), so an imported organization has no owner unless a
- * source role is named `owner`; platform admins manage it and hand it over (`janua orgs transfer-ownership`). The import
- * never takes the owner role from an organization's last owner.
+ * source role is named `owner`; platform admins manage it and hand it over (`janua orgs transfer-ownership`).
+ * The import never takes the owner role from an organization's last owner.
  */
 import { randomUUID } from 'node:crypto';
 import { audit, type DomainEvent, emitMany, type RequestContext } from '../events/events.js';
