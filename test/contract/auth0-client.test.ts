@@ -285,6 +285,21 @@ describe('Auth0 live source against the fake tenant', () => {
     }
   });
 
+  test('an untrusted certificate fails at once with a TLS error, not after retries', async () => {
+    const src = liveSource({
+      domain: fake.domain,
+      clientId: fake.clientId,
+      clientSecret: fake.clientSecret,
+      dataDir: dir.path,
+      retry: { baseMs: 5, maxMs: 10 },
+    });
+    const err = await collect(src.roles());
+    await src.close();
+    assert.ok(err instanceof Auth0Error);
+    assert.match(err.message, /TLS error \(\w+\)/);
+    assert.doesNotMatch(err.message, /after \d+ attempts/);
+  });
+
   test('secrets are absent from errors: wrong credentials, a persisting 503, an unreachable tenant', async () => {
     const secret = 'super-secret-value-123456';
     const wrong = liveSource({

@@ -77,12 +77,18 @@ export async function checkAuth0Password(
   email: string,
   password: string,
   logger?: Logger,
+  clientIp?: string,
 ): Promise<LazyCheck> {
   try {
     const res = await request(`https://${s.domain}/oauth/token`, {
       method: 'POST',
       dispatcher: lazyDispatcher(),
-      headers: { 'content-type': 'application/json' },
+      // Auth0's brute-force protection then counts the user's address, not ours (honoured when the application
+      // has "Trust Token Endpoint IP Header" on; ignored otherwise).
+      headers: {
+        'content-type': 'application/json',
+        ...(clientIp ? { 'auth0-forwarded-for': clientIp } : {}),
+      },
       body: JSON.stringify({
         grant_type: REALM_GRANT,
         username: email,

@@ -284,7 +284,7 @@ async function lazyMigrate(
   const settings = lazySettings(deps.config, deps.logger);
   if (!settings || !(await needsAuth0Password(deps.store.db, user.id)))
     return reservation.verifyDummy(password);
-  const check = await checkAuth0Password(settings, user.email, password, deps.logger);
+  const check = await checkAuth0Password(settings, user.email, password, deps.logger, ctx.ip ?? undefined);
   if (check !== 'ok') return reservation.verifyDummy(password);
   const hash = await reservation.hash(password);
   const now = deps.clock.now();

@@ -289,6 +289,23 @@ function describeBody(body: unknown): string {
   return typeof body === 'string' ? body.slice(0, 300) : '';
 }
 
+/** A certificate the process does not trust will not become trusted by retrying: fail at once. */
+const TLS_CODE = /CERT|SIGNATURE|ALTNAME|SELF_SIGNED/;
+const untrusted = (code: string): Failure => ({
+  kind: 'fatal',
+  detail: `TLS error (${code}): the tenant's certificate is not trusted (NODE_EXTRA_CA_CERTS adds a CA)`,
+});
+
+/** The system error code under an error's cause chain (fetch failed → ECONNREFUSED, CERT_HAS_EXPIRED…). */
+function causeCode(err: unknown): string | undefined {
+  let e = err as { code?: unknown; cause?: unknown } | undefined;
+  for (let i = 0; i < 4 && e; i++) {
+    if (typeof e.code === 'string') return e.code;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
 function classify(err: unknown): Failure {
   let status: number | undefined;
   let headers: Headers | undefined;
@@ -309,12 +326,20 @@ function classify(err: unknown): Failure {
   } else if (err instanceof ManagementError) {
     status = err.statusCode;
     headers = err.rawResponse?.headers;
-    if (status === undefined)
-      return { kind: 'transient', detail: `network error (${String(err.message).slice(0, 200)})` };
+    if (status === undefined) {
+      const code = causeCode(err);
+      if (code && TLS_CODE.test(code)) return untrusted(code);
+      return {
+        kind: 'transient',
+        detail: `network error (${String(err.message).slice(0, 200)}${code ? `: ${code}` : ''})`,
+      };
+    }
     detail = `${status}${describeBody(err.body) ? ` ${describeBody(err.body)}` : ''}`;
   } else {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     const cause = e?.cause?.code ?? e?.cause?.message ?? '';
+    const code = causeCode(err);
+    if (code && TLS_CODE.test(code)) return untrusted(code);
     return {
       kind: 'transient',
       detail: `network error (${String(e?.message ?? e).slice(0, 200)}${cause ? `: ${cause}` : ''})`,
