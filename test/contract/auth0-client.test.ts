@@ -4,7 +4,7 @@
  * revocation, read-only traffic, a failed export job, and no secret in any error. No database involved.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Auth0Error } from '../../src/migrate/auth0/client.js';
@@ -157,6 +157,16 @@ describe('Auth0 live source against the fake tenant', () => {
     assert.equal(fake.requests.slice(before).filter((r) => r.path.startsWith('/api/v2/jobs')).length, 0);
     // Same tenant, same key: the runner finds the checkpoint before it knows the file.
     assert.equal(await again.inputKey(), await first.inputKey());
+
+    // The download gone but the job still known: it is fetched again from the same job, no new export.
+    rmSync(state.file!);
+    const byJob = source({ exportJobId: state.jobId });
+    let m = 0;
+    for await (const r of byJob.users()) if (r.value) m++;
+    await byJob.close();
+    assert.equal(m, N_USERS);
+    assert.equal(fake.jobs.size, jobs, 'still no new export job');
+    assert.deepEqual(byJob.exportState(), state);
   });
 
   test('every list is paged to the end: roles with permissions, organizations, members with roles, role users', async () => {
