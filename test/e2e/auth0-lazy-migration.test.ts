@@ -131,6 +131,20 @@ for (const dialect of dialects()) {
       assert.equal(fake.passwordGrants.length, before + 1);
     });
 
+    test('wrong Auth0 passwords count toward the lockout; a locked account does not reach Auth0', async () => {
+      const email = uniqueEmail('lazy-lock');
+      fake.opts.data.users.push({ user_id: 'auth0|lock', email, password: AUTH0_PASSWORD });
+      const id = await importUser(email);
+      const before = fake.passwordGrants.length;
+      for (let i = 0; i < 5; i++)
+        assertError(await signIn(email, `Wrong-Pass-${i}!`), 401, 'AUTHENTICATION_ERROR');
+      const locked = await signIn(email, AUTH0_PASSWORD);
+      assertError(locked, 401, 'AUTHENTICATION_ERROR');
+      assert.ok(locked.headers['retry-after'], 'the lockout answer says when to retry');
+      assert.equal(fake.passwordGrants.length, before + 5, 'the locked attempt was not sent to Auth0');
+      assert.equal(await passwordCredentials.getHash(store.db, id), undefined);
+    });
+
     test('an imported cost-10 hash is re-hashed at BCRYPT_ROUNDS on the first sign-in and still verifies', async () => {
       const email = uniqueEmail('rehash');
       const password = 'Imported-Pass-10!';
