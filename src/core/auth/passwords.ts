@@ -38,6 +38,11 @@ export function checkPasswordPolicy(policy: PasswordPolicy, password: string): v
     });
 }
 
+/** The cost of a bcrypt hash (`$2b$10$…` → 10), or undefined for anything else. */
+export function bcryptCost(hash: string): number | undefined {
+  return isBcryptHash(hash) ? Number(hash.slice(4, 6)) : undefined;
+}
+
 export function isBcryptHash(hash: string): boolean {
   return /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/.test(hash);
 }
@@ -127,6 +132,10 @@ export class PasswordHasher {
         take();
         return this.doVerifyDummy(password, true);
       },
+      hash: (password) => {
+        take();
+        return this.slot(() => bcrypt.hash(password, this.rounds), true);
+      },
       release: () => {
         if (held) take();
       },
@@ -169,6 +178,8 @@ export class PasswordHasher {
 export interface HashReservation {
   verify(password: string, hash: string): Promise<boolean>;
   verifyDummy(password: string): Promise<false>;
+  /** Hashes at our cost in the reserved place (lazy migration stores a password checked elsewhere). */
+  hash(password: string): Promise<string>;
   /** Gives the place back if it was not used (safe to call always, e.g. in a finally). */
   release(): void;
 }

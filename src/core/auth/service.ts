@@ -20,13 +20,15 @@ import { perOwner } from '../per-owner.js';
 import { Coalescer } from '../store/coalesce.js';
 import { signInAttempts } from '../store/repos/attempts.js';
 import { passwordCredentials } from '../store/repos/credentials.js';
+import { importRecords } from '../store/repos/imports.js';
 import { refreshTokens, type Session, sessions } from '../store/repos/sessions.js';
 import { users } from '../store/repos/users.js';
 import type { Executor } from '../store/store.js';
 import { breaksTextRule } from '../text.js';
 import { normalizeEmail, type User } from '../users/model.js';
 import { issueVerification } from './flows/verification.js';
-import { checkPasswordPolicy, type HashReservation, MAX_PASSWORD_BYTES } from './passwords.js';
+import { checkAuth0Password, lazySettings, needsAuth0Password } from './lazy-migration.js';
+import { bcryptCost, checkPasswordPolicy, type HashReservation, MAX_PASSWORD_BYTES } from './passwords.js';
 import { revokeSessions } from './revoke.js';
 import { rotate } from './rotation.js';
 import { type AccessClaims, signAccessToken, verifyAccessToken } from './tokens.js';
@@ -51,7 +53,8 @@ export interface SignedUp {
   tokens?: TokenPair;
 }
 
-type AuthDeps = Pick<Deps, 'config' | 'store' | 'clock' | 'keys' | 'hasher' | 'metrics'>;
+type AuthDeps = Pick<Deps, 'config' | 'store' | 'clock' | 'keys' | 'hasher' | 'metrics'> &
+  Partial<Pick<Deps, 'logger'>>;
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -224,7 +227,11 @@ async function signInReserved(
   const user = await users.findByEmail(deps.store.db, email);
   const hash =
     user && user.status !== 'deleted' ? await passwordCredentials.getHash(deps.store.db, user.id) : undefined;
-  const ok = hash ? await reservation.verify(password, hash) : await reservation.verifyDummy(password);
+  const ok = hash
+    ? await reservation.verify(password, hash)
+    : user && user.status !== 'deleted'
+      ? await lazyMigrate(deps, user, password, reservation, ctx)
+      : await reservation.verifyDummy(password);
   const now = deps.clock.now();
   if (!ok || !user) {
     const target = user ? { type: 'user', id: user.id } : byEmail;
@@ -253,11 +260,69 @@ async function signInReserved(
     await audit(tx, uctx, { action: 'auth.signin', targetType: 'user', targetId: user.id }, now);
     return openSession(deps, tx, user, refresh, uctx, now);
   });
+  if (hash) await rehashIfCostDiffers(deps, user.id, password, hash);
   return {
     user: { ...user, lastSignInAt: now },
     session,
     tokens: await tokenPair(deps, user, session.id, refresh),
   };
+}
+
+/**
+ * A user without a password: with Auth0 lazy migration on and an Auth0 import record still lacking one, the
+ * password is checked once against the tenant and, if right, kept at our cost (and the import record
+ * updated, audited). Otherwise — and whenever Auth0 says no or cannot answer — the dummy verify runs, so the
+ * answer and the hash time are those of any wrong password. Uses the sign-in's hash reservation either way.
+ */
+async function lazyMigrate(
+  deps: AuthDeps,
+  user: User,
+  password: string,
+  reservation: HashReservation,
+  ctx: RequestContext,
+): Promise<boolean> {
+  const settings = lazySettings(deps.config, deps.logger);
+  if (!settings || !(await needsAuth0Password(deps.store.db, user.id)))
+    return reservation.verifyDummy(password);
+  const check = await checkAuth0Password(settings, user.email, password, deps.logger, ctx.ip ?? undefined);
+  if (check !== 'ok') return reservation.verifyDummy(password);
+  const hash = await reservation.hash(password);
+  const now = deps.clock.now();
+  await deps.store.transaction(async (tx) => {
+    // A password set meanwhile (a reset, a parallel sign-in) is kept: this one was checked, but it is not newer.
+    if (!(await passwordCredentials.insertIfAbsent(tx, user.id, hash, now))) return;
+    await importRecords.setNeedsPassword(tx, 'auth0', [user.id], false, now);
+    const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
+    const metadata = { source: 'auth0', connection: settings.connection };
+    await audit(
+      tx,
+      uctx,
+      { action: 'auth.lazy_migration', targetType: 'user', targetId: user.id, metadata },
+      now,
+    );
+  });
+  return true;
+}
+
+/**
+ * After a successful sign-in: a hash made at another cost (imported Auth0 hashes are cost 10) is replaced by the
+ * same password at BCRYPT_ROUNDS. Best effort — a shed hash slot or a failed write leaves the old hash, which
+ * still verifies, and the next sign-in tries again; it never fails the sign-in.
+ */
+async function rehashIfCostDiffers(
+  deps: AuthDeps,
+  userId: string,
+  password: string,
+  hash: string,
+): Promise<void> {
+  const cost = bcryptCost(hash);
+  if (cost === undefined || cost === deps.config.bcryptRounds) return;
+  try {
+    const fresh = await deps.hasher.hash(password);
+    await passwordCredentials.rehash(deps.store.db, userId, hash, fresh, deps.clock.now());
+  } catch (err) {
+    deps.logger?.warn({ err: (err as Error).name }, 'rehash at the configured cost skipped');
+  }
 }
 
 /** Opens a session with its first refresh token and enforces the per-user session cap (oldest revoked). */

@@ -43,4 +43,34 @@ export const passwordCredentials = {
       )
       .execute();
   },
+
+  /**
+   * Stores a first password only if the user still has none (lazy migration: a password set meanwhile, e.g.
+   * by a reset, is never overwritten). True when it was stored.
+   */
+  async insertIfAbsent(ex: Executor, userId: string, hash: string, now: Date): Promise<boolean> {
+    const r = await ex
+      .insertInto('password_credentials')
+      .values({ user_id: userId, password_hash: hash, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('user_id').doNothing())
+      .executeTakeFirst();
+    const stored = Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+    if (stored) await oneTimeTokens.spendForUser(ex, userId, 'password_changed', now);
+    return stored;
+  },
+
+  /**
+   * Replaces a hash by the same password hashed at another cost (rehash on sign-in). Only if the stored hash is
+   * still `oldHash`, so a password changed meanwhile is kept; outstanding one-time tokens stay valid, since
+   * the password itself did not change.
+   */
+  async rehash(ex: Executor, userId: string, oldHash: string, newHash: string, now: Date): Promise<boolean> {
+    const r = await ex
+      .updateTable('password_credentials')
+      .set({ password_hash: newHash, updated_at: now })
+      .where('user_id', '=', userId)
+      .where('password_hash', '=', oldHash)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows ?? 0n) > 0;
+  },
 };
