@@ -101,6 +101,8 @@ for (const dialect of dialects()) {
         out.map((o) => o.status),
         ['created', 'created'],
       );
+      // Time-ordered (UUID v7) ids: the indexes on user ids grow at their right edge.
+      assert.match(out[0]!.userId!, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       const ua = await users.findById(c.store.db, out[0]!.userId!);
       assert.ok(ua);
       assert.equal(ua.email, a.email);

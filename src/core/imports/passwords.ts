@@ -118,11 +118,10 @@ export async function importPasswordHashesBatch(
           now,
         );
       if (clear.length)
-        await importRecords.setNeedsPassword(
+        await importedUsers.clearNeedsPassword(
           tx,
           source,
-          clear.map((d) => d.rec!.localId),
-          false,
+          clear.map((d) => d.rec!.externalId),
           now,
         );
       if (set.length || clear.length) {

@@ -16,6 +16,19 @@ export type Decision =
   | { kind: 'unchanged'; u: ExternalUser; rec: ImportRecord }
   | { kind: 'failed'; u: ExternalUser; reason: string; userId?: string };
 
+/**
+ * A time-ordered id (UUID version 7, RFC 9562: 48-bit Unix milliseconds, then random bits) for created users.
+ * A million random v4 keys land all over the users primary key, import_records' local-id index and later the
+ * credentials key, so SQLite's page cache thrashes once those indexes outgrow it; ids that grow with time are
+ * appended at the right edge instead. The id reveals only when the import ran.
+ */
+export function timeOrderedId(now = Date.now()): string {
+  const hex = randomUUID().replace(/-/g, '');
+  const ts = now.toString(16).padStart(12, '0').slice(-12);
+  const rest = `7${hex.slice(13, 16)}${((Number.parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17)}`;
+  return `${ts.slice(0, 8)}-${ts.slice(8)}-${rest.slice(0, 4)}-${rest.slice(4, 8)}-${rest.slice(8)}`;
+}
+
 /** Bumped when the mapping of a field changes, so the next run rewrites every record once. */
 const DIGEST_VERSION = 1;
 /** Deeper metadata is refused by the mapper; this guards the digest against other callers. */
@@ -25,6 +38,7 @@ const MAX_DEPTH = 64;
 export function canonical(v: unknown, depth = 0): string {
   if (depth > MAX_DEPTH) throw new Error(`metadata nested deeper than ${MAX_DEPTH} levels`);
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (v.constructor === Object && Object.keys(v).length === 0) return '{}';
   if (v instanceof Date) return JSON.stringify(v.toISOString());
   if (Array.isArray(v)) return `[${v.map((x) => canonical(x, depth + 1)).join(',')}]`;
   const o = v as Record<string, unknown>;
@@ -40,36 +54,40 @@ export const identityKey = (i: Pick<ExternalIdentity, 'provider' | 'providerUser
  * field the import writes; of the password only whether one came (an existing password is never replaced).
  */
 export function sourceHash(u: ExternalUser): string {
-  const identities = [...u.identities].sort((a, b) =>
-    identityKey(a) < identityKey(b) ? -1 : identityKey(a) > identityKey(b) ? 1 : 0,
-  );
-  const text = canonical({
-    v: DIGEST_VERSION,
-    externalId: u.externalId,
-    email: u.email,
-    emailVerified: u.emailVerified,
-    username: u.username,
-    firstName: u.firstName,
-    lastName: u.lastName,
-    displayName: u.displayName,
-    nickname: u.nickname,
-    pictureUrl: u.pictureUrl,
-    phoneNumber: u.phoneNumber,
-    phoneVerified: u.phoneVerified,
-    createdAt: u.createdAt,
-    lastSignInAt: u.lastSignInAt,
-    suspended: u.suspended,
-    userMetadata: u.userMetadata,
-    appMetadata: u.appMetadata,
-    identities: identities.map((i) => [
+  const identities =
+    u.identities.length < 2
+      ? u.identities
+      : [...u.identities].sort((a, b) =>
+          identityKey(a) < identityKey(b) ? -1 : identityKey(a) > identityKey(b) ? 1 : 0,
+        );
+  // A fixed-order array: only the free-form objects need their keys sorted (the hot path of a re-run).
+  const text = JSON.stringify([
+    DIGEST_VERSION,
+    u.externalId,
+    u.email,
+    u.emailVerified,
+    u.username,
+    u.firstName,
+    u.lastName,
+    u.displayName,
+    u.nickname,
+    u.pictureUrl,
+    u.phoneNumber,
+    u.phoneVerified,
+    u.createdAt?.getTime() ?? null,
+    u.lastSignInAt?.getTime() ?? null,
+    u.suspended,
+    canonical(u.userMetadata),
+    canonical(u.appMetadata),
+    identities.map((i) => [
       i.provider,
       i.providerUserId,
       i.connection,
       i.isSocial,
-      i.profile ?? {},
+      canonical(i.profile ?? {}),
     ]),
-    password: u.passwordHash !== null,
-  });
+    u.passwordHash !== null,
+  ]);
   return createHash('sha256').update(text).digest('base64url');
 }
 
@@ -98,7 +116,7 @@ export async function planUsers(
       return { kind: 'failed', u, reason: (err as Error).message };
     }
     const rec = records.get(u.externalId);
-    if (!rec) return { kind: 'create', u, digest, id: randomUUID() };
+    if (!rec) return { kind: 'create', u, digest, id: timeOrderedId() };
     if (rec.sourceHash === digest) return { kind: 'unchanged', u, rec };
     return { kind: 'update', u, digest, rec, state: undefined as unknown as ImportedUserState };
   });

@@ -170,7 +170,11 @@ export const importedUsers = {
     await ex.updateTable('users').set(values).where('id', '=', id).execute();
   },
 
-  /** Import records of `source` whose local row is one of `localIds` (kind user), by local id. */
+  /**
+   * Import records of `source` whose local row is one of `localIds` (kind user), by local id. The source is
+   * filtered here, not in SQL: with `source = ?` in the query SQLite's planner (no statistics on a fresh
+   * table) prefers the primary key's (source, kind) prefix and scans every record of the source.
+   */
   async recordsByLocal(
     ex: Executor,
     source: string,
@@ -181,21 +185,38 @@ export const importedUsers = {
       const rows = await ex
         .selectFrom('import_records')
         .selectAll()
-        .where('source', '=', source)
-        .where('kind', '=', 'user')
         .where('local_id', 'in', part)
+        .where('kind', '=', 'user')
         .execute();
       for (const r of rows)
-        out.set(r.local_id, {
-          source: r.source,
-          kind: 'user',
-          externalId: r.external_id,
-          localId: r.local_id,
-          sourceHash: r.source_hash,
-          needsPassword: toBool(r.needs_password),
-        });
+        if (r.source === source)
+          out.set(r.local_id, {
+            source: r.source,
+            kind: 'user',
+            externalId: r.external_id,
+            localId: r.local_id,
+            sourceHash: r.source_hash,
+            needsPassword: toBool(r.needs_password),
+          });
     }
     return out;
+  },
+
+  /** Marks users of a source as having a password now, by external id (primary-key lookups). */
+  async clearNeedsPassword(
+    ex: Executor,
+    source: string,
+    externalIds: readonly string[],
+    now: Date,
+  ): Promise<void> {
+    for (const part of slices([...new Set(externalIds)], IN_SLICE))
+      await ex
+        .updateTable('import_records')
+        .set({ needs_password: false, updated_at: now })
+        .where('source', '=', source)
+        .where('kind', '=', 'user')
+        .where('external_id', 'in', part)
+        .execute();
   },
 
   /**
@@ -212,7 +233,9 @@ export const importedUsers = {
       .selectFrom('import_records as r')
       .innerJoin('users as u', 'u.id', 'r.local_id')
       .select(['r.local_id', 'r.external_id', 'u.email', 'u.status'])
-      .where('r.source', '=', source)
+      // `source || ''`: keeps SQLite's planner on import_records_local_idx (local_id order, the keyset) instead
+      // of the primary key's (source, kind) prefix followed by a sort of every record of the source.
+      .where(sql<string>`r.source || ''`, '=', source)
       .where('r.kind', '=', 'user')
       .where('r.needs_password', '=', true)
       .where('u.status', '!=', 'deleted')
