@@ -11,6 +11,7 @@ import { importedCredentials } from '../store/repos/credentials.js';
 import { importedUsers } from '../store/repos/imported-users.js';
 import { type ImportRecord, importRecords, importRuns } from '../store/repos/imports.js';
 import type { Executor } from '../store/store.js';
+import { noteWritten } from './statistics.js';
 import type { ExternalPasswordHash, ImportBatchOptions, ImportDeps, PasswordImportOutcome } from './types.js';
 
 interface HashDecision {
@@ -149,6 +150,7 @@ export async function importPasswordHashesBatch(
       if (opts.checkpoint) await importRuns.checkpoint(tx, opts.checkpoint.runId, opts.checkpoint, now);
       return planned;
     });
+    await noteWritten(deps.store, decisions.filter((d) => d.outcome.status === 'set').length);
     return decisions.map((d) => d.outcome);
   } catch (err) {
     if (batch.length <= 1)

@@ -19,6 +19,7 @@ import {
 } from '../store/repos/imported-users.js';
 import { type ImportRecord, importRecords, importRuns } from '../store/repos/imports.js';
 import type { Executor } from '../store/store.js';
+import { noteWritten } from './statistics.js';
 import type { ExternalUser, ImportBatchOptions, ImportDeps, UserImportOutcome } from './types.js';
 import { canonical, type Decision, planUsers } from './user-plan.js';
 
@@ -210,6 +211,7 @@ export async function importUsersBatch(
       } else await writeDecisions(tx, source, planned, opts, ctx, now);
       return planned;
     });
+    await noteWritten(deps.store, decisions.filter((d) => d.kind === 'create' || d.kind === 'update').length);
     return decisions.map((d) => outcomeOf(d, false));
   } catch (err) {
     const reason = `the database refused it: ${(err as Error).message}`;

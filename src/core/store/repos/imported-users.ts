@@ -257,4 +257,16 @@ export const importedUsers = {
       status: r.status,
     }));
   },
+
+  /**
+   * Refreshes Postgres's planner statistics of the tables an import fills. During a bulk load autovacuum lags
+   * behind: planning with the statistics of an almost empty table, Postgres scanned every credential and every
+   * import record for each batch's lookups (a sequential scan per IN list), and the batches slowed as the tables
+   * grew. ANALYZE samples a bounded number of rows, so it costs little. SQLite: nothing (its plans do not depend
+   * on statistics that are missing here; see recordsByLocal).
+   */
+  async analyze(ex: Executor, dialect: 'sqlite' | 'postgres'): Promise<void> {
+    if (dialect !== 'postgres') return;
+    await sql`ANALYZE users, import_records, password_credentials, user_identities`.execute(ex);
+  },
 };
