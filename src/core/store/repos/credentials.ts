@@ -74,3 +74,39 @@ export const passwordCredentials = {
     return Number(r.numUpdatedRows ?? 0n) > 0;
   },
 };
+
+/** Import helpers (src/core/imports/): which users hold a password, and storing hashes only where none is. */
+export const importedCredentials = {
+  /** Which of `userIds` have a password (ids only: no hash leaves this repository). */
+  async holders(ex: Executor, userIds: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    const ids = [...new Set(userIds)];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await ex
+        .selectFrom('password_credentials')
+        .select('user_id')
+        .where('user_id', 'in', ids.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.add(r.user_id);
+    }
+    return out;
+  },
+
+  /** Stores imported hashes for users that have none; a user who got a password meanwhile keeps it. */
+  async insertAbsent(
+    ex: Executor,
+    rows: ReadonlyArray<{ userId: string; hash: string }>,
+    now: Date,
+  ): Promise<void> {
+    for (let i = 0; i < rows.length; i += 500)
+      await ex
+        .insertInto('password_credentials')
+        .values(
+          rows
+            .slice(i, i + 500)
+            .map((r) => ({ user_id: r.userId, password_hash: r.hash, created_at: now, updated_at: now })),
+        )
+        .onConflict((oc) => oc.column('user_id').doNothing())
+        .execute();
+  },
+};
