@@ -6,6 +6,7 @@ import { registerDb } from './commands/db.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMail } from './commands/mail.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerOrgs } from './commands/orgs.js';
 import { registerRoles } from './commands/roles.js';
 import { registerServe, type ServeSignals } from './commands/serve.js';
@@ -40,6 +41,7 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
   registerJobs(program, io);
   registerMail(program, io);
   registerWebhooksReplay(registerWebhooks(program, io), io);
+  registerMigrate(program, io, signals);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

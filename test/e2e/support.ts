@@ -246,6 +246,9 @@ export const DATA_TABLES = [
   'organization_members',
   'organization_invitations',
   'one_time_tokens',
+  'user_identities',
+  'import_records',
+  'import_runs',
 ] as const;
 
 /**

@@ -101,4 +101,10 @@ export interface Auth0Source {
   /** Users holding a tenant-level role. */
   roleUsers?(roleId: string): AsyncIterable<{ user_id: string; email?: string }>;
   close?(): Promise<void>;
+  /**
+   * Sources whose users come from a file they made (the live tenant's export job): what the checkpoint keeps
+   * so a resumed run reads the same file (positions are only meaningful within one export).
+   */
+  exportState?(): { jobId?: string | undefined; file?: string | undefined };
+  resumeExport?(state: { jobId?: string | undefined; file?: string | undefined }): void;
 }
