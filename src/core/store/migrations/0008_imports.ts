@@ -51,7 +51,12 @@ export const m0008: Migration = {
       .addColumn('imported_at', t.ts, (c) => c.notNull())
       .addColumn('updated_at', t.ts, (c) => c.notNull())
       .addPrimaryKeyConstraint('import_records_pkey', ['source', 'kind', 'external_id']),
-    db.schema.createIndex('import_records_local_idx').on('import_records').columns(['local_id', 'kind']),
+    // All three columns: with (local_id, kind) only, SQLite's planner (no statistics) preferred the primary
+    // key's (source, kind) prefix for `source = ? AND kind = ? AND local_id IN (…)` and scanned every record.
+    db.schema
+      .createIndex('import_records_local_idx')
+      .on('import_records')
+      .columns(['local_id', 'kind', 'source']),
     db.schema
       .createTable('import_runs')
       .addColumn('id', t.uuid, (c) => c.primaryKey())

@@ -135,34 +135,6 @@ export const importRecords = {
         .where('local_id', 'in', part)
         .execute();
   },
-
-  /** Users of a source still without a password, in local-id order after `afterLocalId` (keyset paging). */
-  async needingPassword(
-    ex: Executor,
-    source: string,
-    afterLocalId: string | null,
-    limit: number,
-  ): Promise<Array<{ externalId: string; localId: string }>> {
-    let q = ex
-      .selectFrom('import_records')
-      .select(['external_id', 'local_id'])
-      .where('source', '=', source)
-      .where('kind', '=', 'user')
-      .where('needs_password', '=', true);
-    if (afterLocalId) q = q.where('local_id', '>', afterLocalId);
-    const rows = await q.orderBy('local_id').limit(limit).execute();
-    return rows.map((r) => ({ externalId: r.external_id, localId: r.local_id }));
-  },
-
-  async count(ex: Executor, source: string, kind: ImportKind): Promise<number> {
-    const r = await ex
-      .selectFrom('import_records')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('source', '=', source)
-      .where('kind', '=', kind)
-      .executeTakeFirstOrThrow();
-    return toNumber(r.n as number | string | bigint);
-  },
 };
 
 function decodeRun(r: {
