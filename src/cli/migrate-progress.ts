@@ -5,7 +5,6 @@
  */
 import { Box, render, Static, Text } from 'ink';
 import { createElement as h, type ReactElement } from 'react';
-import type { Progress } from '../migrate/auth0/run.js';
 import { duration, type MigrateView, PhaseClock } from './migrate-progress-plain.js';
 
 interface Row {

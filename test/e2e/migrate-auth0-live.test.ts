@@ -17,7 +17,10 @@ import { AUTH, client, openStore } from './support.js';
 
 const N = 30;
 const PASSWORD = 'Their-Auth0-Pass-1!';
-const perm = (name: string) => ({ permission_name: name, resource_server_identifier: 'https://api.example.test' });
+const perm = (name: string) => ({
+  permission_name: name,
+  resource_server_identifier: 'https://api.example.test',
+});
 
 for (const dialect of dialects()) {
   describe(`janua migrate auth0 from a live tenant (${dialect})`, () => {
@@ -110,7 +113,11 @@ for (const dialect of dialects()) {
 
       const store = openStore(db.url);
       try {
-        const orgs = await store.db.selectFrom('organizations').select(['id', 'slug', 'name']).orderBy('slug').execute();
+        const orgs = await store.db
+          .selectFrom('organizations')
+          .select(['id', 'slug', 'name'])
+          .orderBy('slug')
+          .execute();
         assert.deepEqual(
           orgs.map((o) => [o.slug, o.name]),
           [
@@ -139,7 +146,8 @@ for (const dialect of dialects()) {
           .orderBy('name')
           .execute();
         const billing = custom.find((x) => x.name === 'billing-manager')!;
-        const perms = typeof billing.permissions === 'string' ? JSON.parse(billing.permissions) : billing.permissions;
+        const perms =
+          typeof billing.permissions === 'string' ? JSON.parse(billing.permissions) : billing.permissions;
         assert.deepEqual(perms, ['read:invoices', 'write:invoices']);
         const both = await roleOf(3);
         assert.ok(
@@ -151,7 +159,8 @@ for (const dialect of dialects()) {
           .select('app_metadata')
           .where('email', '=', 'user.1@example.test')
           .executeTakeFirstOrThrow();
-        const appMeta = typeof meta.app_metadata === 'string' ? JSON.parse(meta.app_metadata) : meta.app_metadata;
+        const appMeta =
+          typeof meta.app_metadata === 'string' ? JSON.parse(meta.app_metadata) : meta.app_metadata;
         assert.deepEqual(appMeta.auth0_roles, ['Billing Manager']);
       } finally {
         await store.destroy();
@@ -177,7 +186,9 @@ for (const dialect of dialects()) {
       try {
         const call = client(d);
         const before = fake.passwordGrants.length;
-        const res = await call('POST', `${AUTH}/signin`, { body: { email: 'user.20@example.test', password: PASSWORD } });
+        const res = await call('POST', `${AUTH}/signin`, {
+          body: { email: 'user.20@example.test', password: PASSWORD },
+        });
         assert.equal(res.status, 200, res.text);
         assert.equal(fake.passwordGrants.length, before + 1);
         const withHash = await call('POST', `${AUTH}/signin`, {

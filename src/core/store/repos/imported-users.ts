@@ -6,10 +6,11 @@
  * Every statement is built for a batch: lists go in slices under SQLite's 32,766 bound parameters.
  */
 import { type Selectable, sql } from 'kysely';
-import { json, toBool, toDate, toDateOrNull, toJson } from '../codec.js';
+import { json, toBool, toJson } from '../codec.js';
 import type { UsersTable } from '../schema.js';
 import type { Executor } from '../store.js';
-import type { ImportRecord } from './imports.js';
+import { type ImportRecord, slices } from './imports.js';
+import { decodeUser } from './users.js';
 
 /** A user as an import creates it: every column, nothing defaulted but timezone, locale and the flags. */
 export interface ImportedUserRow {
@@ -61,30 +62,25 @@ const USER_SLICE = 250;
 /** Values per IN list. */
 const IN_SLICE = 500;
 
-function slices<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 function decodeState(r: Selectable<UsersTable>): ImportedUserState {
+  const u = decodeUser(r);
   return {
-    id: r.id,
-    email: r.email,
-    emailVerified: toBool(r.email_verified),
-    username: r.username,
-    firstName: r.first_name,
-    lastName: r.last_name,
-    displayName: r.display_name,
+    id: u.id,
+    email: u.email,
+    emailVerified: u.emailVerified,
+    username: u.username,
+    firstName: u.firstName,
+    lastName: u.lastName,
+    displayName: u.displayName,
     nickname: r.nickname,
-    profileImageUrl: r.profile_image_url,
-    phoneNumber: r.phone_number,
-    phoneVerified: toBool(r.phone_verified),
-    status: r.status,
-    userMetadata: toJson<Record<string, unknown>>(r.user_metadata) ?? {},
+    profileImageUrl: u.profileImageUrl,
+    phoneNumber: u.phoneNumber,
+    phoneVerified: u.phoneVerified,
+    status: u.status,
+    userMetadata: u.userMetadata,
     appMetadata: toJson<Record<string, unknown>>(r.app_metadata) ?? {},
-    createdAt: toDate(r.created_at),
-    lastSignInAt: toDateOrNull(r.last_sign_in_at),
+    createdAt: u.createdAt,
+    lastSignInAt: u.lastSignInAt,
   };
 }
 

@@ -2,7 +2,10 @@
  * What imports from other systems made (migration 0008): one record per source record, keyed by
  * (source, kind, external_id), and each run's checkpoint. The importers in src/core/imports/ are the only callers.
  */
+
+import type { Selectable } from 'kysely';
 import { json, toBool, toDate, toDateOrNull, toJson, toNumber } from '../codec.js';
+import type { ImportRecordsTable } from '../schema.js';
 import type { Executor } from '../store.js';
 
 /** `membership`: external id `<orgExternalId>:<userExternalId>`, local id the user (src/core/imports/orgs.ts). */
@@ -33,10 +36,22 @@ export interface ImportRun {
 /** SQLite binds at most 32,766 parameters per statement: lookups and inserts go in slices well under it. */
 const SLICE = 500;
 
-function slices<T>(items: readonly T[], size = SLICE): T[][] {
+/** `items` in slices of `size` (statements stay under SQLite's bound-parameter limit). */
+export function slices<T>(items: readonly T[], size = SLICE): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+function decodeRecord(r: Selectable<ImportRecordsTable>): ImportRecord {
+  return {
+    source: r.source,
+    kind: r.kind as ImportKind,
+    externalId: r.external_id,
+    localId: r.local_id,
+    sourceHash: r.source_hash,
+    needsPassword: toBool(r.needs_password),
+  };
 }
 
 export const importRecords = {
@@ -56,15 +71,7 @@ export const importRecords = {
         .where('kind', '=', kind)
         .where('external_id', 'in', part)
         .execute();
-      for (const r of rows)
-        out.set(r.external_id, {
-          source: r.source,
-          kind: r.kind as ImportKind,
-          externalId: r.external_id,
-          localId: r.local_id,
-          sourceHash: r.source_hash,
-          needsPassword: toBool(r.needs_password),
-        });
+      for (const r of rows) out.set(r.external_id, decodeRecord(r));
     }
     return out;
   },
@@ -77,16 +84,7 @@ export const importRecords = {
       .where('local_id', '=', localId)
       .where('kind', '=', kind)
       .executeTakeFirst();
-    return (
-      r && {
-        source: r.source,
-        kind: r.kind as ImportKind,
-        externalId: r.external_id,
-        localId: r.local_id,
-        sourceHash: r.source_hash,
-        needsPassword: toBool(r.needs_password),
-      }
-    );
+    return r && decodeRecord(r);
   },
 
   /** Inserts or replaces records (keyed by source, kind and external id). */
