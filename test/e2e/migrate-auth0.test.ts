@@ -13,6 +13,7 @@ import bcrypt from 'bcrypt';
 import { auth0User, hashLine, writeNdjson } from '../helpers/auth0-export.js';
 import { createTestDatabase, dialects, type TestDatabase, tempDir } from '../helpers/db.js';
 import { BIN, baseEnv, newMasterKey, runCli, startDaemon } from '../helpers/janua.js';
+import { onTerminal } from '../helpers/terminal.js';
 import { AUTH, client, eventually, openStore, snapshot } from './support.js';
 
 const N = 60;
@@ -176,7 +177,19 @@ for (const dialect of dialects()) {
       }
     });
 
-    test('usage errors exit 2 and name the problem', async () => {
+    test('on a terminal: the live view (bar, counts, failures as they happen), then the summary table', async () => {
+      const { code, screen } = await onTerminal(['migrate', 'auth0', '--users', usersFile, '--dry-run'], env);
+      assert.equal(code, 3, screen);
+      assert.match(screen, /checking users\s+█+/, 'a bar: the file was counted');
+      assert.match(screen, new RegExp(`${N + 3}/${N + 3}`));
+      assert.match(screen, /users #11: invalid JSON/);
+      assert.match(screen, /PHASE\s+READ\s+FAILED\s+UNCHANGED/);
+    });
+
+    test('usage errors exit 2 and name the problem; a missing file exits 4', async () => {
+      const missing = await cli(['--users', join(dir.path, 'nope.ndjson')]);
+      assert.equal(missing.code, 4, missing.stderr);
+      assert.match(missing.stderr, /no such file/);
       for (const [args, re] of [
         [[], /--domain|--users/],
         [['--users', usersFile, '--only', 'everything'], /users, orgs or roles/],

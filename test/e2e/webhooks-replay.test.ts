@@ -5,11 +5,8 @@
  * for a non-admin, 404 for unknown ids, 422 for malformed ones.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
-import { stripVTControlCharacters } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/core/config/load.js';
 import { type Container, createContainer } from '../../src/core/container.js';
@@ -21,30 +18,10 @@ import {
 import { enqueueDeliveries } from '../../src/core/webhooks/enqueue.js';
 import { newSigningSecret, sealSecret } from '../../src/core/webhooks/secrets.js';
 import { createTestDatabase, dialects, type TestDatabase, tempDir } from '../helpers/db.js';
-import { BIN, baseEnv, type Daemon, newMasterKey, runCli, startDaemon } from '../helpers/janua.js';
+import { type Daemon, newMasterKey, runCli, startDaemon } from '../helpers/janua.js';
+import { onTerminal } from '../helpers/terminal.js';
 import { ADMIN_EMAIL, ADMIN_ENV } from './control-chars.js';
 import { assertError, type Call, client, signIn, signUp, UUID_RE } from './support.js';
-
-const quote = (x: string) => `'${x.replaceAll("'", "'\\''")}'`;
-
-/** Runs `janua ARGS` on a pseudo-terminal (script(1)); what the terminal showed, and the exit code. */
-async function onTerminal(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; screen: string }> {
-  const command = `stty cols 120 rows 30; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
-  const child = spawn('script', ['-qec', command, '/dev/null'], {
-    env: baseEnv({ ...env, TERM: 'xterm-256color' }),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let raw = '';
-  child.stdout.on('data', (d) => {
-    raw += d;
-  });
-  const [code] = (await once(child, 'close')) as [number];
-  child.stdin.destroy();
-  return { code, screen: stripVTControlCharacters(raw) };
-}
 
 interface Row {
   original_id: string;

@@ -3,13 +3,16 @@
  * into Janua. The work is in src/migrate/auth0/run.ts; this file reads the options, picks the source, shows
  * progress (Ink on a terminal, plain lines otherwise, always on stderr) and prints the summary on stdout.
  *
- * Exit codes: 0 every record migrated; 3 some records failed (the report lists them); 2 usage; 6 the tenant
- * or the database unreachable; 7 the tenant refused the credentials.
+ * Exit codes: 0 every record migrated; 3 some records failed (the report lists them); 2 usage; 4 an input file
+ * does not exist; 6 the tenant or the database unreachable; 7 the tenant refused the credentials.
  */
 import { readFileSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Container } from '../../core/container.js';
+import { notFound } from '../../core/errors.js';
 import { fileSource } from '../../migrate/auth0/file-source.js';
+import { countRecords } from '../../migrate/auth0/files.js';
 import { type LiveSourceEvent, liveSource } from '../../migrate/auth0/live-source.js';
 import type { ReportSummary } from '../../migrate/auth0/report.js';
 import { migrateAuth0, type OnlyWhat } from '../../migrate/auth0/run.js';
@@ -105,6 +108,15 @@ function pickSource(o: MigrateOpts, c: Container, note: (text: string) => void):
   );
 }
 
+/** The record counts of the input files, for the bar and ETA on a terminal (an export job's size is unknown). */
+async function totals(o: MigrateOpts): Promise<Partial<Record<string, number>>> {
+  const out: Partial<Record<string, number>> = {};
+  if (o.users && o.only !== 'orgs' && o.only !== 'roles') out['users'] = await countRecords(o.users);
+  if (o.passwordHashes && o.only !== 'orgs' && o.only !== 'roles')
+    out['passwords'] = await countRecords(o.passwordHashes);
+  return out;
+}
+
 function human(s: ReportSummary): string {
   const rows = Object.entries(s.counts).map(([phase, c]) => ({ phase, ...c }));
   const cols = ['phase', ...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => k !== 'phase')))];
@@ -142,6 +154,8 @@ export function registerMigrate(program: Command, io: Io, signals: ServeSignals)
     .option('--report <file>', 'write the full JSON report (counts, every failure and warning)')
     .option('--json', 'print the summary as one JSON document')
     .action(async (o: MigrateOpts, cmd: Command) => {
+      for (const file of [o.users, o.passwordHashes])
+        if (file) await access(file).catch(() => Promise.reject(notFound(`no such file: ${file}`)));
       const failed = await withContainer(io, cmd.optsWithGlobals<GlobalOptions>(), {}, async (c) => {
         let view: MigrateView | undefined;
         const source = pickSource(o, c, (text) => view?.note(text));
@@ -149,7 +163,11 @@ export function registerMigrate(program: Command, io: Io, signals: ServeSignals)
         void signals.stopRequested.then(() => stop.abort());
         view =
           !o.json && io.terminal
-            ? (await import('../migrate-progress.js')).startMigrateProgress(io.terminal, !!o.dryRun)
+            ? (await import('../migrate-progress.js')).startMigrateProgress(
+                io.terminal,
+                !!o.dryRun,
+                await totals(o),
+              )
             : plainMigrateProgress(io);
         let summary: ReportSummary;
         try {
