@@ -167,6 +167,14 @@ for (const dialect of dialects()) {
       }
     });
 
+    test('credentials the tenant refuses: exit 7, the secret not printed', async () => {
+      const r = await runCli(['migrate', 'auth0', '--only', 'roles'], {
+        env: { ...env, AUTH0_CLIENT_SECRET: 'wrong-secret-value' },
+      });
+      assert.equal(r.code, 7, r.stderr);
+      assert.doesNotMatch(r.stderr + r.stdout, /wrong-secret-value/);
+    });
+
     test('a re-run changes nothing', async () => {
       const r = await runCli(['migrate', 'auth0', '--password-hashes', hashes, '--json'], { env });
       assert.equal(r.code, 3, r.stderr);

@@ -155,6 +155,30 @@ for (const dialect of dialects()) {
       }
     });
 
+    test('--send-reset-email queues the reset mail for the active users still without a password', async () => {
+      const r = await cli(['--users', usersFile, '--only', 'users', '--send-reset-email', '--json']);
+      assert.equal(r.code, 3, r.stderr);
+      const s = JSON.parse(r.stdout);
+      // Users 31..60 came without a hash; the blocked one among them (57) gets no mail.
+      assert.equal(s.counts.resets.queued, 29);
+      const store = openStore(db.url);
+      try {
+        const jobs = await store.db
+          .selectFrom('jobs')
+          .select('payload')
+          .where('kind', '=', 'auth.email_flow')
+          .execute();
+        const emails = jobs.map(
+          (j) => (typeof j.payload === 'string' ? JSON.parse(j.payload) : j.payload).email,
+        );
+        assert.equal(emails.length, 29);
+        assert.ok(emails.includes('user.40@example.test'));
+        assert.ok(!emails.includes('user.1@example.test'), 'a user with a password gets no reset');
+      } finally {
+        await store.destroy();
+      }
+    });
+
     test('a re-run changes nothing: every user unchanged, no rows written', async () => {
       const store = openStore(db.url);
       try {

@@ -11,6 +11,7 @@ import { access } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Container } from '../../core/container.js';
 import { notFound } from '../../core/errors.js';
+import { Auth0Error } from '../../migrate/auth0/client.js';
 import { fileSource } from '../../migrate/auth0/file-source.js';
 import { countRecords } from '../../migrate/auth0/files.js';
 import { type LiveSourceEvent, liveSource } from '../../migrate/auth0/live-source.js';
@@ -108,6 +109,21 @@ function pickSource(o: MigrateOpts, c: Container, note: (text: string) => void):
   );
 }
 
+/**
+ * A call to the tenant that failed for good (after its retries), as this command's exit: the credentials
+ * refused (7), a domain that is not one (2), the tenant unreachable or failing (6). The checkpoint stays, so
+ * the same command resumes once the cause is fixed.
+ */
+function tenantFailure(err: Auth0Error): ExitWith {
+  const code =
+    err.status === 401 || err.status === 403
+      ? EXIT.DENIED
+      : err.message.startsWith('Not an Auth0 domain')
+        ? EXIT.USAGE
+        : EXIT.UNAVAILABLE;
+  return new ExitWith(code, `error: ${err.message}`);
+}
+
 /** The record counts of the input files, for the bar and ETA on a terminal (an export job's size is unknown). */
 async function totals(o: MigrateOpts): Promise<Partial<Record<string, number>>> {
   const out: Partial<Record<string, number>> = {};
@@ -184,6 +200,8 @@ export function registerMigrate(program: Command, io: Io, signals: ServeSignals)
             signal: stop.signal,
           });
           summary = report.summary();
+        } catch (err) {
+          throw err instanceof Auth0Error ? tenantFailure(err) : err;
         } finally {
           await view.finish();
           await source.close?.();
