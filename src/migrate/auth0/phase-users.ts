@@ -3,6 +3,7 @@
  * to migrated users) and resets (the reset mail for users still without a password).
  */
 import { requestByEmail } from '../../core/auth/flows/requests.js';
+import { checkpointImportRun } from '../../core/imports/runs.js';
 import { AUTH0_SOURCE, type ExternalPasswordHash, type ExternalUser } from '../../core/imports/types.js';
 import {
   importPasswordHashesBatch,
@@ -92,10 +93,15 @@ export async function runPasswords(c: RunCtx, from: number): Promise<void> {
   await batchedPhase(c, 'passwords', from, readPasswordHashesFile(o.passwordHashesFile!), take, write);
 }
 
-/** Queues the reset mail (the ordinary password-reset flow) for every migrated user still without a password. */
-export async function runResets(c: RunCtx): Promise<void> {
+/**
+ * Queues the reset mail (the ordinary password-reset flow) for every migrated user still without a password,
+ * a page at a time; the last user of each page is checkpointed, so a resumed run goes on after it (a run
+ * killed inside a page queues that page's mails again; the flow's per-address limit bounds the repeats).
+ */
+export async function runResets(c: RunCtx, from: number): Promise<void> {
   const { deps, o, report } = c;
-  let after: string | null = null;
+  let after: string | null = from > 0 ? (c.cursors['resets'] ?? null) : null;
+  let done = from;
   for (;;) {
     const page = await usersNeedingPassword(deps, AUTH0_SOURCE, after, o.batchSize);
     if (!page.length) break;
@@ -107,6 +113,10 @@ export async function runResets(c: RunCtx): Promise<void> {
       report.count('resets', o.dryRun ? 'would_send' : 'queued');
     }
     after = page.at(-1)!.userId;
+    done += page.length;
+    c.cursors['resets'] = after;
+    const cp = c.cp('resets', done);
+    if (cp) await checkpointImportRun(deps, cp);
     c.progress('resets');
   }
 }

@@ -22,6 +22,8 @@ export interface RunCtx {
   progress: (phase: Phase, extra?: Partial<Progress>) => void;
   cp: (phase: Phase, position: number) => BatchCheckpoint | undefined;
   exportChanged: () => boolean;
+  /** Keys that phases paging by key resume after (in the checkpoint's stats). */
+  cursors: Record<string, string>;
 }
 
 export function problem(

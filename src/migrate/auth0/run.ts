@@ -76,6 +76,8 @@ export async function migrateAuth0(deps: Deps, o: MigrateOptions): Promise<Migra
   let runId: string | null = null;
   // The live tenant's export file: kept in the checkpoint so a resumed run reads the same file.
   let savedExport: { jobId?: string | undefined } | undefined;
+  // Where a phase that pages by key (resets) got to, kept in the checkpoint beside the position.
+  const cursors: Record<string, string> = {};
   let resumeAt: { phase: string; position: number } | null = null;
   if (!o.dryRun) {
     const started = await startImportRun(deps, AUTH0_SOURCE, inputKey, {
@@ -88,6 +90,7 @@ export async function migrateAuth0(deps: Deps, o: MigrateOptions): Promise<Migra
       resumeAt = { phase: started.run.phase, position: started.run.position };
       report.restore((started.run.stats['counts'] ?? {}) as Partial<Record<Phase, Counts>>);
       savedExport = started.run.stats['auth0Export'] as typeof savedExport;
+      Object.assign(cursors, started.run.stats['cursors'] ?? {});
       if (savedExport && o.source.resumeExport) o.source.resumeExport(savedExport);
     }
   }
@@ -109,6 +112,7 @@ export async function migrateAuth0(deps: Deps, o: MigrateOptions): Promise<Migra
           position,
           stats: {
             counts: report.counts,
+            cursors,
             ...(o.source.exportState ? { auth0Export: o.source.exportState() } : {}),
           },
         }
@@ -123,7 +127,7 @@ export async function migrateAuth0(deps: Deps, o: MigrateOptions): Promise<Migra
   /** Whether the users come from another export than the checkpoint's (its file and job were gone). */
   const exportChanged = () =>
     !!savedExport && !!o.source.exportState && o.source.exportState().jobId !== savedExport.jobId;
-  const ctx = { deps, o, report, progress, cp, exportChanged };
+  const ctx = { deps, o, report, progress, cp, exportChanged, cursors };
   try {
     for (const phase of phases) {
       o.signal?.throwIfAborted();
