@@ -100,6 +100,29 @@ for (const dialect of dialects()) {
     });
     after(() => t.close());
 
+    it('an endpoint gets no event from before it was created, even when the drain reaches the event later', async () => {
+      const { c } = t;
+      const url = 'http://127.0.0.1:9/';
+      const drain = new OutboxDrain({ ...c, logger: pino({ level: 'silent' }) }, [webhookFanout(c)]);
+      while ((await drain.drainOnce()) > 0);
+      const earlier = new Date(c.clock.now().getTime() - 60_000);
+      const user = randomUUID();
+      await c.store.transaction((tx) =>
+        emit(tx, 'user.created', { type: 'user', id: user }, { user_id: user }, earlier),
+      );
+      const late = (await makeEndpoint(c, { url, events: ['*'] })).ep;
+      assert.equal(await drain.drainOnce(), 1);
+      assert.deepEqual(await deliveriesOf(c, late.id), []);
+      await c.store.transaction((tx) =>
+        emit(tx, 'user.updated', { type: 'user', id: user }, { user_id: user }, c.clock.now()),
+      );
+      assert.equal(await drain.drainOnce(), 1);
+      assert.deepEqual(
+        (await deliveriesOf(c, late.id)).map((d) => d.eventType),
+        ['user.updated'],
+      );
+    });
+
     it('fans out to matching active endpoints with organization scoping, in the drain transaction', async () => {
       const { c } = t;
       const orgA = await makeOrg(c, 'a');

@@ -7,7 +7,8 @@
  *
  * Matching: an endpoint's `events` are exact types, `prefix.*` (any depth under the prefix: `organization.*`
  * matches `organization.member.added`) or `*`. Platform endpoints (no organization) receive every matching
- * event; an organization's endpoints only the events of that organization.
+ * event; an organization's endpoints only the events of that organization. Neither gets events from before
+ * it was created.
  */
 import type { Transaction } from 'kysely';
 import type { Deps } from '../deps.js';
@@ -42,7 +43,11 @@ export function toWebhookEvent(e: OutboxEvent): WebhookEvent {
   };
 }
 
-/** The deliveries one event makes among `endpoints` (the active ones). */
+/**
+ * The deliveries one event makes among `endpoints` (the active ones). An endpoint gets the events that happened
+ * after it was created, as subscribers expect: the drain may reach an older event only after a new endpoint
+ * exists, and that event was never the endpoint's to receive.
+ */
 export function matchingEndpoints(
   endpoints: readonly WebhookEndpoint[],
   event: WebhookEvent,
@@ -50,6 +55,7 @@ export function matchingEndpoints(
   return endpoints.filter(
     (ep) =>
       ep.status === 'active' &&
+      ep.createdAt.getTime() <= event.createdAt.getTime() &&
       (ep.organizationId === null || ep.organizationId === event.organizationId) &&
       endpointWants(ep, event.type),
   );
