@@ -180,7 +180,7 @@ for (const dialect of dialects()) {
         'a retired key stays until its tokens expire',
       );
 
-      const gone = await runCli(['keys', 'retire', retired!.kid, '--immediately', '--json'], { env });
+      const gone = await runCli(['keys', 'retire', '--immediately', '--json', '--', retired!.kid], { env });
       assert.equal(gone.code, 0, gone.stderr);
       const after = JSON.parse((await runCli(['keys', 'list', '--json'], { env })).stdout) as {
         keys: Array<{ kid: string }>;

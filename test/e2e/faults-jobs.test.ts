@@ -156,7 +156,9 @@ for (const dialect of dialects()) {
       if (dialect === 'postgres') {
         const locks = await sql<{
           n: number;
-        }>`select count(*)::int as n from pg_locks where locktype = 'advisory'`.execute(store.db);
+        }>`select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`.execute(
+          store.db,
+        );
         assert.equal(locks.rows[0]!.n, 0, 'no advisory lock left behind');
       } else {
         const leases = await store.db.selectFrom('leases').selectAll().execute();
