@@ -3,6 +3,7 @@ import { PasswordHasher } from './auth/passwords.js';
 import { type Clock, systemClock } from './clock.js';
 import type { JanuaConfig } from './config/schema.js';
 import { loadMasterKey, type MasterKey } from './crypto/master-key.js';
+import { Peppers } from './crypto/peppers.js';
 import { SecretBox } from './crypto/secrets.js';
 import type { Deps } from './deps.js';
 import { KeyRing } from './keys/keyring.js';
@@ -42,6 +43,8 @@ export function createContainer(config: JanuaConfig, options: ContainerOptions =
   const box = masterKey.source === 'missing' ? SecretBox.unavailable() : new SecretBox(masterKey.key);
   const store = createStore(config.databaseUrl);
   const keys = new KeyRing(store, box);
+  const clock = options.clock ?? systemClock;
+  const peppers = new Peppers(store.db, box, () => clock.now());
   const hasher = new PasswordHasher(
     config.bcryptRounds,
     config.passwordHashConcurrency,
@@ -53,8 +56,9 @@ export function createContainer(config: JanuaConfig, options: ContainerOptions =
   return {
     config,
     store,
-    clock: options.clock ?? systemClock,
+    clock,
     box,
+    peppers,
     masterKey,
     keys,
     hasher,

@@ -3,6 +3,7 @@ import type { PasswordHasher } from './auth/passwords.js';
 import type { Clock } from './clock.js';
 import type { JanuaConfig } from './config/schema.js';
 import type { MasterKey } from './crypto/master-key.js';
+import type { Peppers } from './crypto/peppers.js';
 import type { SecretBox } from './crypto/secrets.js';
 import type { KeyRing } from './keys/keyring.js';
 import type { Metrics } from './metrics.js';
@@ -14,6 +15,8 @@ export interface Deps {
   store: Store;
   clock: Clock;
   box: SecretBox;
+  /** Keyed hashes of low-entropy secrets (backup codes), under peppers sealed with `box`. */
+  peppers: Peppers;
   masterKey: MasterKey;
   keys: KeyRing;
   hasher: PasswordHasher;

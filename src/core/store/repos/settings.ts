@@ -24,4 +24,13 @@ export const settings = {
       .onConflict((oc) => oc.column('key').doUpdateSet({ value: json(value), updated_at: now }))
       .execute();
   },
+
+  /** Stores `value` unless the key exists (first writer wins; the caller reads back the winner). */
+  async insertIfAbsent(ex: Executor, key: string, value: unknown, now: Date): Promise<void> {
+    await ex
+      .insertInto('settings')
+      .values({ key, value: json(value), updated_at: now })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
+  },
 };
