@@ -38,9 +38,12 @@ export function createContainer(config: JanuaConfig, options: ContainerOptions =
     masterKey = loadMasterKey(config, mode === 'generate');
   } catch (err) {
     if (mode !== 'lazy') throw err;
-    masterKey = { key: Buffer.alloc(0), source: 'missing' };
+    masterKey = { key: Buffer.alloc(0), source: 'missing', previous: [] };
   }
-  const box = masterKey.source === 'missing' ? SecretBox.unavailable() : new SecretBox(masterKey.key);
+  const box =
+    masterKey.source === 'missing'
+      ? SecretBox.unavailable()
+      : new SecretBox(masterKey.key, masterKey.previous);
   const store = createStore(config.databaseUrl);
   const keys = new KeyRing(store, box);
   const clock = options.clock ?? systemClock;

@@ -76,7 +76,7 @@ for (const dialect of dialects()) {
       assert.equal(s.active[0]!.publicJwk['kid'], s.active[0]!.kid);
       assert.equal(s.active[0]!.publicJwk['alg'], 'RS256');
       assert.ok(!('d' in s.active[0]!.publicJwk), 'the public JWK has no private part');
-      assert.match(s.active[0]!.privateKeyEnc, /^v1\./, 'the private key is sealed');
+      assert.match(s.active[0]!.privateKeyEnc, /^v2\./, 'the private key is sealed');
       assert.equal(await ensureKeys(deps), false);
       assert.equal((await signingKeys.list(store.db)).length, 2);
       assert.deepEqual(await auditActions(store), ['keys.created']);

@@ -10,11 +10,16 @@ import {
 } from '../../core/keys/keys.js';
 import { type GlobalOptions, withContainer } from '../context.js';
 import { emitResult, type Io, table } from '../output.js';
+import { registerRotateMaster } from './keys-master.js';
 
 const COLUMNS = ['kid', 'alg', 'state', 'created_at', 'activated_at', 'retires_at'];
 
 export function registerKeys(program: Command, io: Io): void {
-  const keys = program.command('keys').description('Signing keys (JWKS): list, rotate, retire, prune');
+  const keys = program
+    .command('keys')
+    .description(
+      'Signing keys (JWKS): list, rotate, retire, prune; and the master key that seals secrets at rest',
+    );
   keys
     .command('list')
     .description('List signing keys: kid, algorithm, state (next|active|retired), dates')
@@ -75,4 +80,5 @@ export function registerKeys(program: Command, io: Io): void {
         );
       });
     });
+  registerRotateMaster(keys, io);
 }

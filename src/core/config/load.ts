@@ -162,6 +162,7 @@ export function loadConfig(sources: ConfigSources = {}): JanuaConfig {
   cfg.dataDir = resolve(cwd, cfg.dataDir ?? join(dataHome, 'janua'));
   cfg.databaseUrl = normalizeDatabaseUrl(cfg.databaseUrl ?? `sqlite:${join(cfg.dataDir, 'janua.db')}`, cwd);
   if (cfg.masterKeyFile) cfg.masterKeyFile = resolve(cwd, cfg.masterKeyFile);
+  if (cfg.masterKeyPreviousFile) cfg.masterKeyPreviousFile = resolve(cwd, cfg.masterKeyPreviousFile);
   cfg.baseUrl = (
     cfg.baseUrl ?? `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${cfg.port}`
   ).replace(/\/+$/, '');

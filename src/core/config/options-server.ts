@@ -76,4 +76,20 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     derivedDefault: '`DATA_DIR/master.key`, generated on first start',
     doc: 'File holding the master key. Used when `JANUA_MASTER_KEY` is unset.',
   },
+  {
+    key: 'masterKeyPrevious',
+    env: 'JANUA_MASTER_KEY_PREVIOUS',
+    type: 'string',
+    default: undefined,
+    secret: true,
+    doc: 'Earlier master keys, comma-separated: secrets sealed under them still open (new ones are sealed with the current key) until `janua keys rotate-master` has re-sealed them.',
+  },
+  {
+    key: 'masterKeyPreviousFile',
+    env: 'JANUA_MASTER_KEY_PREVIOUS_FILE',
+    type: 'string',
+    default: undefined,
+    derivedDefault: '`<master key file>.previous` when that file exists',
+    doc: 'File holding earlier master keys, one per line (`janua keys rotate-master --generate` writes it).',
+  },
 ];

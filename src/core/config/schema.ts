@@ -46,6 +46,8 @@ export interface JanuaConfig extends MailConfig, FlowsConfig, WebhooksConfig, Mi
   migrateOnStart: boolean;
   masterKey: string | undefined;
   masterKeyFile: string | undefined;
+  masterKeyPrevious: string | undefined;
+  masterKeyPreviousFile: string | undefined;
   jwtAudience: string;
   accessTokenMinutes: number;
   clockSkewSeconds: number;

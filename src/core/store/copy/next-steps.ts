@@ -4,7 +4,10 @@ import type { JanuaConfig } from '../../config/schema.js';
 import { loadMasterKey } from '../../crypto/master-key.js';
 
 export function nextSteps(
-  config: Pick<JanuaConfig, 'masterKey' | 'masterKeyFile' | 'dataDir'>,
+  config: Pick<
+    JanuaConfig,
+    'masterKey' | 'masterKeyFile' | 'masterKeyPrevious' | 'masterKeyPreviousFile' | 'dataDir'
+  >,
   targetUrl: string,
 ): string[] {
   const steps = [
@@ -16,7 +19,7 @@ export function nextSteps(
   } catch {
     key = undefined;
   }
-  const why = "the signing keys' private halves in the copy are sealed with it";
+  const why = "the signing keys' private halves and other secrets in the copy are sealed with it";
   if (key?.source === 'env') steps.push(`Keep the same JANUA_MASTER_KEY: ${why}.`);
   else if (key && config.masterKeyFile)
     steps.push(`Keep JANUA_MASTER_KEY_FILE=${key.path} (the same key on every node): ${why}.`);
@@ -27,6 +30,10 @@ export function nextSteps(
   else
     steps.push(
       `No master key was found for the source (JANUA_MASTER_KEY, JANUA_MASTER_KEY_FILE or ${config.dataDir}/master.key): give janua the key the source ran with; ${why}.`,
+    );
+  if (key?.previous.length)
+    steps.push(
+      'Keep the earlier master keys too (JANUA_MASTER_KEY_PREVIOUS or its file) until `janua keys rotate-master` has run.',
     );
   steps.push(
     'Changes written to the source after the copy are not in it: stop janua while copying, or run the copy again with --force just before switching.',

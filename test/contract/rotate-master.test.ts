@@ -1,0 +1,172 @@
+/**
+ * `janua keys rotate-master` through the core, on every dialect: every sealed column and the peppers are
+ * re-sealed with the new master key, after which the old key is not needed; a second run changes nothing
+ * (resumable); a value no configured key opens is reported and left as it was; a dry run changes nothing.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/core/config/load.js';
+import { type Container, createContainer } from '../../src/core/container.js';
+import { rotateMasterKey } from '../../src/core/crypto/rotate-master.js';
+import { SEALED_COLUMNS } from '../../src/core/crypto/sealed-columns.js';
+import { SecretBox } from '../../src/core/crypto/secrets.js';
+import { CLI_CONTEXT } from '../../src/core/events/events.js';
+import { CLI_ACTOR } from '../../src/core/rbac/access.js';
+import { allTables } from '../../src/core/store/introspect.js';
+import { signingKeys } from '../../src/core/store/repos/signing-keys.js';
+import { createEndpoint, rotateSecret } from '../../src/core/webhooks/endpoints.js';
+import { openSecret } from '../../src/core/webhooks/secrets.js';
+import { testContainer } from '../helpers/app.js';
+import { dialects, tempDir } from '../helpers/db.js';
+
+const keyA = randomBytes(32).toString('base64');
+const keyB = randomBytes(32).toString('base64');
+
+for (const dialect of dialects()) {
+  describe(`master key rotation (${dialect})`, () => {
+    let t: Awaited<ReturnType<typeof testContainer>>;
+    const dir = tempDir();
+    const opened: Container[] = [];
+    let pepperHash: string;
+    let secrets: string[];
+
+    /** Another process on the same database, with other master keys. */
+    function node(current: string, previous?: string): Container {
+      const c = createContainer(
+        loadConfig({
+          env: {
+            DATABASE_URL: t.db.url,
+            JANUA_DATA_DIR: dir.path,
+            JANUA_MASTER_KEY: current,
+            ...(previous ? { JANUA_MASTER_KEY_PREVIOUS: previous } : {}),
+          },
+        }),
+        { clock: t.clock, logger: pino({ level: 'silent' }) },
+      );
+      opened.push(c);
+      return c;
+    }
+
+    const sealedValues = async (c: Container) => ({
+      keys: (await signingKeys.list(c.store.db)).map((k) => k.privateKeyEnc),
+      hooks: await c.store.db
+        .selectFrom('webhook_endpoints')
+        .select(['secret_box', 'previous_secret_box'])
+        .execute(),
+    });
+
+    before(async () => {
+      t = await testContainer(dialect, { JANUA_MASTER_KEY: keyA, WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
+      const made = await createEndpoint(
+        t.c,
+        CLI_ACTOR,
+        { url: 'http://127.0.0.1:9/hook', events: ['user.*'] },
+        CLI_CONTEXT,
+      );
+      const rotated = await rotateSecret(t.c, CLI_ACTOR, made.endpoint.id, CLI_CONTEXT);
+      secrets = [rotated.secret, made.secret];
+      pepperHash = await t.c.peppers.hash('test', 'value');
+    });
+
+    after(async () => {
+      for (const c of opened) await c.close();
+      await t.close();
+      dir.remove();
+    });
+
+    it('every column holding a sealed value is in SEALED_COLUMNS', async () => {
+      const tables = await allTables(t.c.store);
+      const sealedLike = tables.flatMap((tb) =>
+        tb.columns.filter((c) => /(_box|_enc)$/.test(c.name)).map((c) => `${tb.name}.${c.name}`),
+      );
+      const listed = SEALED_COLUMNS.map((c) => `${c.table}.${c.column}`);
+      assert.ok(sealedLike.length >= 3);
+      assert.deepEqual(
+        sealedLike.filter((c) => !listed.includes(c)),
+        [],
+        'unlisted sealed columns',
+      );
+    });
+
+    it('a dry run counts what would be re-sealed and changes nothing', async () => {
+      const c = node(keyB, keyA);
+      const before = await sealedValues(c);
+      const r = await rotateMasterKey(c, CLI_CONTEXT, { dryRun: true });
+      assert.equal(r.dry_run, true);
+      assert.equal(r.resealed, before.keys.length + 2 + 1, 'signing keys, two webhook secrets, one pepper');
+      assert.deepEqual(await sealedValues(c), before);
+    });
+
+    it('re-seals every value with the new key; then the old key is not needed', async () => {
+      const c = node(keyB, keyA);
+      const r = await rotateMasterKey(c, CLI_CONTEXT, { batchSize: 1 });
+      const newId = new SecretBox(Buffer.from(keyB, 'base64')).keyId;
+      const oldId = new SecretBox(Buffer.from(keyA, 'base64')).keyId;
+      assert.equal(r.key_id, newId);
+      assert.deepEqual(r.previous_key_ids, [oldId]);
+      assert.equal(r.failed, 0);
+      const byColumn = Object.fromEntries(r.columns.map((x) => [`${x.table}.${x.column}`, x.resealed]));
+      assert.equal(byColumn['webhook_endpoints.secret_box'], 1);
+      assert.equal(byColumn['webhook_endpoints.previous_secret_box'], 1);
+      assert.equal(byColumn['settings.value'], 1);
+      assert.ok(byColumn['signing_keys.private_key_enc']! >= 1);
+      const after = await sealedValues(c);
+      for (const v of [...after.keys, after.hooks[0]!.secret_box, after.hooks[0]!.previous_secret_box!])
+        assert.equal(c.box.sealedWith(v), newId);
+
+      const onlyB = node(keyB);
+      await onlyB.keys.load();
+      assert.ok(onlyB.keys.signer().kid, 'the signing keys open with the new key alone');
+      assert.deepEqual(
+        [
+          openSecret(onlyB.box, after.hooks[0]!.secret_box),
+          openSecret(onlyB.box, after.hooks[0]!.previous_secret_box!),
+        ],
+        secrets,
+      );
+      assert.equal(
+        await onlyB.peppers.hash('test', 'value'),
+        pepperHash,
+        'hashes made with a pepper stay valid',
+      );
+      const audit = await c.store.db
+        .selectFrom('audit_events')
+        .select(['outcome', 'target_id'])
+        .where('action', '=', 'keys.master_rotated')
+        .execute();
+      assert.deepEqual(audit, [{ outcome: 'success', target_id: newId }]);
+    });
+
+    it('a second run finds everything current and changes nothing (resumable)', async () => {
+      const c = node(keyB, keyA);
+      const before = await sealedValues(c);
+      const r = await rotateMasterKey(c, CLI_CONTEXT);
+      assert.equal(r.resealed, 0);
+      assert.equal(r.failed, 0);
+      assert.equal(
+        r.columns.reduce((n, x) => n + x.current, 0),
+        before.keys.length + 3,
+      );
+      assert.deepEqual(await sealedValues(c), before);
+    });
+
+    it('a value no configured key opens is reported, left as it was, and the rest still re-sealed', async () => {
+      const stranger = new SecretBox(randomBytes(32));
+      const foreign = stranger.seal('webhook-secret', 'whsec_x');
+      await t.c.store.db.updateTable('webhook_endpoints').set({ previous_secret_box: foreign }).execute();
+      const c = node(randomBytes(32).toString('base64'), keyB);
+      const r = await rotateMasterKey(c, CLI_CONTEXT);
+      assert.equal(r.failed, 1);
+      assert.equal(r.failures[0]!.column, 'previous_secret_box');
+      assert.match(r.failures[0]!.error, new RegExp(`${stranger.keyId}.*not configured`));
+      assert.ok(r.resealed >= 3);
+      const hook = await c.store.db
+        .selectFrom('webhook_endpoints')
+        .select('previous_secret_box')
+        .executeTakeFirstOrThrow();
+      assert.equal(hook.previous_secret_box, foreign);
+    });
+  });
+}
