@@ -34,11 +34,12 @@ export const SessionResponse = Type.Object({
   tokens: Type.Object(TokenFields),
   user: UserSchema,
 });
+/** A finished sign-in; an enrolment sign-in adds the new backup codes. */
 export const SessionWithCodesResponse = Type.Object({
   ...TokenFields,
   tokens: Type.Object(TokenFields),
   user: UserSchema,
-  backup_codes: Type.Array(Type.String()),
+  backup_codes: Type.Optional(Type.Array(Type.String())),
 });
 export const MfaChallengeResponse = Type.Object({
   mfa_required: Type.Literal(true),

@@ -171,7 +171,7 @@ export async function mfaRoutes(app: FastifyInstance, opts: { deps: Deps }): Pro
         body: ConfirmBody,
         security: bearer,
         response: {
-          200: { anyOf: [SessionWithCodesResponse, SessionResponse, ConfirmedResponse] },
+          200: { anyOf: [SessionWithCodesResponse, ConfirmedResponse] },
           ...errors(401, 409, 422, 429),
         },
       },
