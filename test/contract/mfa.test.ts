@@ -14,6 +14,7 @@ import type { FixedClock } from '../../src/core/clock.js';
 import type { Container } from '../../src/core/container.js';
 import { type ErrorCode, isJanuaError } from '../../src/core/errors.js';
 import { CLI_CONTEXT, type RequestContext } from '../../src/core/events/events.js';
+import { cleanupSessions } from '../../src/core/jobs/cleanup.js';
 import { resetMfa } from '../../src/core/mfa/admin.js';
 import {
   isMfaRequired,
@@ -234,6 +235,13 @@ for (const dialect of dialects()) {
         verifyMfaSignIn(c, { mfaToken: ch.mfaToken, code: await totpAt(u.secret, clock.now()) }, CTX),
         code('TOKEN_ERROR'),
       );
+      // The cleanup job deletes expired challenges (a day past expiry, like other expired rows).
+      const live = challenge(await signInWithMfa(c, { email: u.email, password: GOOD_PASSWORD }, CTX));
+      clock.advance(24 * 60 * MIN);
+      await cleanupSessions(c.store.db, clock.now());
+      const left = await c.store.db.selectFrom('mfa_challenges').select('user_id').execute();
+      assert.equal(left.length, 1, 'only the newer challenge is left (expired, but within the grace day)');
+      assert.ok(live.mfaToken);
     });
 
     it('replay guard: a code is accepted once; an older step after a newer one is refused', async () => {
