@@ -9,3 +9,11 @@ export function int(min: number, max: number) {
     return n;
   };
 }
+
+/** An option parser for a switch given as on|off (also true|false, yes|no); anything else is a usage error. */
+export function onOff(v: string): boolean {
+  const s = v.trim().toLowerCase();
+  if (['on', 'true', 'yes'].includes(s)) return true;
+  if (['off', 'false', 'no'].includes(s)) return false;
+  throw new InvalidArgumentError('expected on or off');
+}

@@ -26,6 +26,7 @@ import { authRoutes } from './routes/auth.js';
 import { authFlowRoutes } from './routes/auth-flows.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { mfaRoutes } from './routes/mfa.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { rbacRoutes } from './routes/rbac.js';
 import { roleRoutes } from './routes/roles.js';
@@ -179,6 +180,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   if (config.metricsEnabled) await app.register(metricsRoutes, { deps });
   await app.register(authRoutes, { prefix: '/api/v1/auth', deps });
   await app.register(authFlowRoutes, { prefix: '/api/v1/auth', deps });
+  await app.register(mfaRoutes, { prefix: '/api/v1', deps });
   await app.register(adminRoutes, { prefix: '/api/v1', deps, redisPing });
   await app.register(organizationRoutes, { prefix: '/api/v1', deps });
   await app.register(roleRoutes, { prefix: '/api/v1', deps });

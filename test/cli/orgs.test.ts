@@ -54,6 +54,7 @@ for (const dialect of dialects()) {
         'logo_url',
         'metadata',
         'name',
+        'require_mfa',
         'slug',
         'updated_at',
       ]);
@@ -98,6 +99,10 @@ for (const dialect of dialects()) {
       assert.match(missing.stderr, /not found/);
       const upd = await json('orgs', 'update', 'acme', '--description', 'Widgets', '--name', 'Acme Corp');
       assert.deepEqual([upd.name, upd.description], ['Acme Corp', 'Widgets']);
+      assert.equal(upd.require_mfa, false);
+      assert.equal((await json('orgs', 'update', 'acme', '--require-mfa', 'on')).require_mfa, true);
+      assert.equal((await json('orgs', 'update', 'acme', '--require-mfa', 'off')).require_mfa, false);
+      assert.equal((await cli('orgs', 'update', 'acme', '--require-mfa', 'maybe')).code, 2, 'usage error');
     });
 
     test('orgs members list / add / set-role / remove; the last owner stays', async () => {

@@ -74,6 +74,7 @@ for (const dialect of dialects()) {
         id: randomUUID(),
         name: 'Local',
         slug,
+        requireMfa: false,
         description: null,
         logoUrl: null,
         metadata: {},

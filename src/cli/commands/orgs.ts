@@ -23,13 +23,14 @@ import { CLI_ACTOR } from '../../core/rbac/access.js';
 import { findUser } from '../../core/users/service.js';
 import { confirmDestructive } from '../confirm.js';
 import { type GlobalOptions, withContainer } from '../context.js';
+import { onOff } from '../options.js';
 import { emitResult, type Io, table } from '../output.js';
 
 const ORG_COLUMNS = ['id', 'slug', 'name', 'created_at'];
 const MEMBER_COLUMNS = ['user_id', 'email', 'name', 'role', 'joined_at'];
 
 const orgLine = (o: ReturnType<typeof presentOrganization>) =>
-  `${o.slug} (${o.id})\n${table([o], ['name', 'description', 'created_at', 'updated_at'])}`;
+  `${o.slug} (${o.id})\n${table([o], ['name', 'description', 'require_mfa', 'created_at', 'updated_at'])}`;
 
 type Json = { json?: boolean };
 
@@ -103,11 +104,12 @@ export function registerOrgs(program: Command, io: Io): void {
     .option('--name <name>')
     .option('--slug <slug>')
     .option('--description <text>', 'an empty string clears it')
+    .option('--require-mfa <on|off>', 'members must have a second factor to sign in (docs/mfa.md)', onOff)
     .option('--json', 'print one JSON document')
     .action(
       async (
         ref: string,
-        opts: Json & { name?: string; slug?: string; description?: string },
+        opts: Json & { name?: string; slug?: string; description?: string; requireMfa?: boolean },
         cmd: Command,
       ) => {
         await run(cmd, async (c) => {
@@ -117,7 +119,7 @@ export function registerOrgs(program: Command, io: Io): void {
             c,
             CLI_ACTOR,
             org.id,
-            { name: opts.name, slug: opts.slug, description },
+            { name: opts.name, slug: opts.slug, description, requireMfa: opts.requireMfa },
             CLI_CONTEXT,
           );
           emitResult(io, opts.json, presentOrganization(organization), orgLine);

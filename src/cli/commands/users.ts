@@ -29,6 +29,7 @@ import { type GlobalOptions, withContainer } from '../context.js';
 import { EXIT, ExitWith } from '../exit-codes.js';
 import { int } from '../options.js';
 import { emitResult, type Io, table } from '../output.js';
+import { registerUserMfa } from './users-mfa.js';
 
 /** Reads a password from stdin: the whole input, without its final newline (so `echo pw |` works). */
 export async function passwordFromStdin(io: Io): Promise<string> {
@@ -352,6 +353,8 @@ export function registerUsers(program: Command, io: Io): void {
         );
       }),
     );
+
+  registerUserMfa(users, io);
 
   users
     .command('import <file>')

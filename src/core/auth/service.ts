@@ -16,6 +16,13 @@ import {
 } from '../errors.js';
 import { audit, emit, type RequestContext } from '../events/events.js';
 import type { SignInOutcome } from '../metrics.js';
+import {
+  isMfaRequired,
+  issueChallenge,
+  type SignInResult,
+  secondFactorNeeded,
+  secondStep,
+} from '../mfa/challenge.js';
 import { perOwner } from '../per-owner.js';
 import { Coalescer } from '../store/coalesce.js';
 import { signInAttempts } from '../store/repos/attempts.js';
@@ -145,6 +152,20 @@ export async function signIn(
   input: { email: string; password: string },
   ctx: RequestContext,
 ): Promise<SignedIn> {
+  const result = await signInWithMfa(deps, input, ctx);
+  if (isMfaRequired(result)) throw secondFactorNeeded();
+  return result;
+}
+
+/**
+ * Password sign-in as the API answers it: tokens, or — for a user with a second factor, or without one in an
+ * organization that requires it — an MFA challenge (mfa/challenge.ts) and no tokens.
+ */
+export async function signInWithMfa(
+  deps: AuthDeps,
+  input: { email: string; password: string },
+  ctx: RequestContext,
+): Promise<SignInResult> {
   try {
     const email = normalizeEmail(input.email);
     if (Buffer.byteLength(input.password, 'utf8') > MAX_PASSWORD_BYTES) throw unauthenticated();
@@ -185,7 +206,7 @@ async function signInReserved(
   password: string,
   reservation: HashReservation,
   ctx: RequestContext,
-): Promise<SignedIn> {
+): Promise<SignInResult> {
   const key = signInAttemptKey(email);
   const windowMs = deps.config.lockoutMinutes * 60_000;
   const max = deps.config.lockoutMaxAttempts;
@@ -251,6 +272,10 @@ async function signInReserved(
     await refuse({ type: 'user', id: user.id }, 'unverified');
     throw forbidden(UNVERIFIED);
   }
+  // A second factor outstanding: a challenge instead of tokens. The attempt counter is not reset until the
+  // code is right (mfa/codes.ts), so the password alone buys no extra code guesses.
+  const mfa = await secondStep(deps.store.db, user.id);
+  if (mfa) return deps.store.transaction((tx) => issueChallenge(tx, user, mfa, 'password', ctx, now));
   const refresh = randomToken();
   const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
   const session = await deps.store.transaction(async (tx) => {

@@ -9,6 +9,7 @@
 import { FLOWS_OPTIONS, type FlowsConfig } from './options-flows.js';
 import { JOB_OPTIONS } from './options-jobs.js';
 import { MAIL_OPTIONS, type MailConfig } from './options-mail.js';
+import { MFA_OPTIONS, type MfaConfig } from './options-mfa.js';
 import { MIGRATE_OPTIONS, type MigrateConfig } from './options-migrate.js';
 import { NETWORK_OPTIONS } from './options-network.js';
 import { OPS_OPTIONS } from './options-ops.js';
@@ -37,7 +38,7 @@ export interface OptionSpec {
   readonly values?: readonly string[];
 }
 
-export interface JanuaConfig extends MailConfig, FlowsConfig, WebhooksConfig, MigrateConfig {
+export interface JanuaConfig extends MailConfig, FlowsConfig, WebhooksConfig, MigrateConfig, MfaConfig {
   host: string;
   port: number;
   baseUrl: string;
@@ -117,4 +118,5 @@ export const OPTIONS: readonly OptionSpec[] = [
   ...FLOWS_OPTIONS,
   ...WEBHOOK_OPTIONS,
   ...MIGRATE_OPTIONS,
+  ...MFA_OPTIONS,
 ];

@@ -17,4 +17,5 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'signing_keys', key: 'kid', column: 'private_key_enc', purpose: 'signing-key' },
   { table: 'webhook_endpoints', key: 'id', column: 'secret_box', purpose: 'webhook-secret' },
   { table: 'webhook_endpoints', key: 'id', column: 'previous_secret_box', purpose: 'webhook-secret' },
+  { table: 'mfa_totp_factors', key: 'user_id', column: 'seed_box', purpose: 'totp-seed' },
 ];

@@ -62,6 +62,8 @@ export type DomainEventType =
   | 'session.expired'
   | 'security.password.changed'
   | 'security.password.reset'
+  | 'security.mfa.enabled'
+  | 'security.mfa.disabled'
   | 'organization.created'
   | 'organization.updated'
   | 'organization.deleted'

@@ -193,6 +193,7 @@ async function createOrganization(
     description: null,
     logoUrl: item.logoUrl,
     metadata: item.metadata,
+    requireMfa: false,
     createdBy: null,
     createdAt: now,
     updatedAt: now,

@@ -64,7 +64,13 @@ export async function cleanupSessions(ex: Executor, now: Date, signal?: AbortSig
       deletePicked(ex, 'one_time_tokens', 'id', (q) => q.where('expires_at', '<', expired).limit(limit)),
     signal,
   );
-  return byExpiry + byRevocation + tokens + links;
+  // MFA sign-in challenges (mfa_token), spent or not, past their 5-minute expiry.
+  const challenges = await inBatches(
+    (limit) =>
+      deletePicked(ex, 'mfa_challenges', 'id', (q) => q.where('expires_at', '<', expired).limit(limit)),
+    signal,
+  );
+  return byExpiry + byRevocation + tokens + links + challenges;
 }
 
 /**

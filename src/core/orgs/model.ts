@@ -5,6 +5,8 @@ export interface Organization {
   description: string | null;
   logoUrl: string | null;
   metadata: Record<string, unknown>;
+  /** Members must have a second factor to sign in (docs/mfa.md). */
+  requireMfa: boolean;
   createdBy: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -18,6 +20,7 @@ export interface PublicOrganization {
   description: string | null;
   logo_url: string | null;
   metadata: Record<string, unknown>;
+  require_mfa: boolean;
   created_by: string | null;
   created_at: string;
   updated_at: string;
@@ -31,6 +34,7 @@ export function presentOrganization(o: Organization): PublicOrganization {
     description: o.description,
     logo_url: o.logoUrl,
     metadata: o.metadata,
+    require_mfa: o.requireMfa,
     created_by: o.createdBy,
     created_at: o.createdAt.toISOString(),
     updated_at: o.updatedAt.toISOString(),

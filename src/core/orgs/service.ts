@@ -146,6 +146,7 @@ export async function createOrganization(
         description: input.description ?? null,
         logoUrl: input.logoUrl ?? null,
         metadata: input.metadata ?? {},
+        requireMfa: false,
         createdBy: actor.id,
         createdAt: now,
         updatedAt: now,

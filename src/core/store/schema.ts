@@ -266,6 +266,8 @@ export interface OrganizationsTable {
   created_by: string | null;
   created_at: Ts;
   updated_at: Ts;
+  /** Members must have a second factor to sign in (migration 0009). */
+  require_mfa: Bool;
 }
 
 export interface OrganizationRolesTable {
@@ -314,6 +316,41 @@ export interface OneTimeTokensTable {
   consume_reason: string | null;
 }
 
+/** A user's TOTP factor (migration 0009); the seed sealed with the master key. */
+export interface MfaTotpFactorsTable {
+  user_id: string;
+  seed_box: string;
+  status: string;
+  last_step: ColumnType<number | string | null, number | null, number | null>;
+  created_at: Ts;
+  confirmed_at: TsNull;
+  last_used_at: TsNull;
+}
+
+/** Backup codes (peppered HMAC only; migration 0009). */
+export interface MfaBackupCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  created_at: Ts;
+  used_at: TsNull;
+}
+
+/** The `mfa_token` of a sign-in awaiting its second factor (hash only; migration 0009). */
+export interface MfaChallengesTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  purpose: string;
+  method: string;
+  ip: string | null;
+  user_agent: string | null;
+  failed_attempts: Generated<number>;
+  created_at: Ts;
+  expires_at: Ts;
+  consumed_at: TsNull;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   organization_roles: OrganizationRolesTable;
@@ -339,4 +376,7 @@ export interface Database {
   user_identities: UserIdentitiesTable;
   import_records: ImportRecordsTable;
   import_runs: ImportRunsTable;
+  mfa_totp_factors: MfaTotpFactorsTable;
+  mfa_backup_codes: MfaBackupCodesTable;
+  mfa_challenges: MfaChallengesTable;
 }

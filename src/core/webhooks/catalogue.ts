@@ -22,6 +22,9 @@ const DOMAIN_EVENTS: Record<DomainEventType, string> = {
   'session.expired': 'A session reached its end of life',
   'security.password.changed': 'A user changed their password',
   'security.password.reset': 'A user reset their password with a reset token',
+  'security.mfa.enabled': 'A user turned on two-factor authentication (a TOTP factor was confirmed)',
+  'security.mfa.disabled':
+    'Two-factor authentication was turned off by the user or reset by an administrator',
   'organization.created': 'An organization was created',
   'organization.updated': 'An organization was renamed or its settings changed',
   'organization.deleted': 'An organization was deleted',

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { confirmEmailChange, requestEmailChange } from '../../core/auth/flows/email-change.js';
 import { checkRedirectUrl } from '../../core/auth/flows/links.js';
-import { verifyMagicLink } from '../../core/auth/flows/magic-link.js';
+import { verifyMagicLinkWithMfa } from '../../core/auth/flows/magic-link.js';
 import { changePassword, confirmPasswordReset } from '../../core/auth/flows/password.js';
 import { type EmailFlow, requestByEmail } from '../../core/auth/flows/requests.js';
 import { resendVerification, verifyEmail } from '../../core/auth/flows/verification.js';
@@ -17,8 +17,9 @@ import type { Deps } from '../../core/deps.js';
 import { JanuaError } from '../../core/errors.js';
 import { presentUser } from '../../core/users/model.js';
 import { bearerToken, requestContext } from '../plugins/authenticate.js';
-import { errors, MessageSchema, TokenFields, UserSchema } from '../schemas.js';
+import { errors, MessageSchema, UserSchema } from '../schemas.js';
 import { pragmaNoCache } from '../security-headers.js';
+import { SignInResponse, signInBody } from './mfa-schemas.js';
 
 const Email = Type.String({ minLength: 3, maxLength: 320 });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
@@ -50,11 +51,6 @@ const EmailChangeBody = Type.Object({
   redirect_url: Type.Optional(RedirectUrl),
 });
 
-const TokenResponse = Type.Object({
-  ...TokenFields,
-  tokens: Type.Object(TokenFields),
-  user: UserSchema,
-});
 const UserMessage = Type.Object({ message: Type.String(), user: UserSchema });
 
 /** What every request by address answers, known or not. */
@@ -259,13 +255,13 @@ export async function authFlowRoutes(app: FastifyInstance, opts: { deps: Deps })
         tags,
         summary: 'Sign in with a mailed magic-link token',
         body: TokenBody,
-        response: { 200: TokenResponse, ...errors(401, 403, 422, 429) },
+        description:
+          'A user with two-factor authentication gets an MFA challenge instead of tokens (docs/mfa.md).',
+        response: { 200: SignInResponse, ...errors(401, 403, 422, 429) },
       },
     },
-    async (request) => {
-      const s = await verifyMagicLink(deps, request.body.token, requestContext(request));
-      return { ...s.tokens, tokens: s.tokens, user: presentUser(s.user) };
-    },
+    async (request) =>
+      signInBody(await verifyMagicLinkWithMfa(deps, request.body.token, requestContext(request))),
   );
 
   r.post(

@@ -3,13 +3,14 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { refresh, register, type SignedIn, signIn, signOut } from '../../core/auth/service.js';
+import { refresh, register, type SignedIn, signInWithMfa, signOut } from '../../core/auth/service.js';
 import type { Deps } from '../../core/deps.js';
 import { presentUser } from '../../core/users/model.js';
 import { updateProfile } from '../../core/users/service.js';
 import { requestContext } from '../plugins/authenticate.js';
 import { errors, ProfileFields, profilePatch, TokenFields, UserSchema } from '../schemas.js';
 import { pragmaNoCache } from '../security-headers.js';
+import { SignInResponse, signInBody } from './mfa-schemas.js';
 
 const Name = Type.Union([Type.String({ maxLength: 100 }), Type.Null()]);
 const Email = Type.String({ minLength: 3, maxLength: 320 });
@@ -121,10 +122,12 @@ export async function authRoutes(app: FastifyInstance, opts: { deps: Deps }): Pr
           summary: 'Sign in with email and password',
           hide: alias,
           body: SignInBody,
-          response: { 200: SessionResponse, ...errors(400, 401, 403, 422, 429, 503) },
+          description:
+            'A user with two-factor authentication gets an MFA challenge instead of tokens (docs/mfa.md): finish at POST /api/v1/mfa/verify.',
+          response: { 200: SignInResponse, ...errors(400, 401, 403, 422, 429, 503) },
         },
       },
-      async (request) => sessionBody(await signIn(deps, request.body, requestContext(request))),
+      async (request) => signInBody(await signInWithMfa(deps, request.body, requestContext(request))),
     ),
   );
 

@@ -28,6 +28,7 @@ export const OrganizationSchema = Type.Object(
     description: Nullable(Type.String()),
     logo_url: Nullable(Type.String()),
     metadata: Type.Record(Type.String(), Type.Unknown()),
+    require_mfa: Type.Boolean({ description: 'Members must have a second factor to sign in' }),
     created_by: Nullable(Type.String()),
     created_at: Ts,
     updated_at: Ts,
@@ -53,6 +54,7 @@ export const UpdateOrganizationBody = Type.Object(
     description: Type.Optional(Description),
     logo_url: Type.Optional(Nullable(Type.String({ maxLength: 2048, format: 'uri' }))),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    require_mfa: Type.Optional(Type.Boolean()),
   },
   { minProperties: 1 },
 );

@@ -88,7 +88,13 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
       const o = await createOrganization(
         deps,
         me(request),
-        { name: b.name, slug: b.slug, description: b.description, logoUrl: b.logo_url, metadata: b.metadata },
+        {
+          name: b.name,
+          slug: b.slug,
+          description: b.description,
+          logoUrl: b.logo_url,
+          metadata: b.metadata,
+        },
         requestContext(request),
       );
       reply.status(201);
@@ -142,7 +148,14 @@ export async function organizationRoutes(app: FastifyInstance, opts: { deps: Dep
         deps,
         me(request),
         request.params.org_id,
-        { name: b.name, slug: b.slug, description: b.description, logoUrl: b.logo_url, metadata: b.metadata },
+        {
+          name: b.name,
+          slug: b.slug,
+          description: b.description,
+          logoUrl: b.logo_url,
+          metadata: b.metadata,
+          requireMfa: b.require_mfa,
+        },
         requestContext(request),
       );
       return orgBody(a.organization, a.role);

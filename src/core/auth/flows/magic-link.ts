@@ -9,6 +9,13 @@ import { randomToken } from '../../crypto/secrets.js';
 import type { Deps } from '../../deps.js';
 import { forbidden, tokenError } from '../../errors.js';
 import { audit, emit, type RequestContext } from '../../events/events.js';
+import {
+  isMfaRequired,
+  issueChallenge,
+  type SignInResult,
+  secondFactorNeeded,
+  secondStep,
+} from '../../mfa/challenge.js';
 import { users } from '../../store/repos/users.js';
 import { openSession, type SignedIn, tokenPair } from '../service.js';
 import { consumeToken } from './tokens.js';
@@ -20,6 +27,20 @@ export async function verifyMagicLink(
   token: string,
   ctx: RequestContext,
 ): Promise<SignedIn> {
+  const result = await verifyMagicLinkWithMfa(deps, token, ctx);
+  if (isMfaRequired(result)) throw secondFactorNeeded();
+  return result;
+}
+
+/**
+ * Magic-link sign-in as the API answers it: tokens, or an MFA challenge (the link proves the address — one
+ * factor; a user with a second factor still owes it). The link is spent either way.
+ */
+export async function verifyMagicLinkWithMfa(
+  deps: MagicDeps,
+  token: string,
+  ctx: RequestContext,
+): Promise<SignInResult> {
   const now = deps.clock.now();
   const refresh = randomToken();
   const outcome = await deps.store.transaction(async (tx) => {
@@ -54,6 +75,9 @@ export async function verifyMagicLink(
         now,
       );
     }
+    const mfa = await secondStep(tx, user.id);
+    if (mfa)
+      return { kind: 'mfa' as const, mfa: await issueChallenge(tx, user, mfa, 'magic_link', uctx, now) };
     await users.touchSignIn(tx, user.id, now);
     await audit(
       tx,
@@ -65,6 +89,7 @@ export async function verifyMagicLink(
     return { kind: 'ok' as const, user: { ...user, lastSignInAt: now }, session };
   });
   if (outcome.kind === 'suspended') throw forbidden('This account is suspended');
+  if (outcome.kind === 'mfa') return outcome.mfa;
   return {
     user: outcome.user,
     session: outcome.session,

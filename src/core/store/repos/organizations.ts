@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Invitation, Member, Organization, OrgRole } from '../../orgs/model.js';
-import { json, toDate, toDateOrNull, toJson } from '../codec.js';
+import { json, toBool, toDate, toDateOrNull, toJson } from '../codec.js';
 import type {
   OrganizationInvitationsTable,
   OrganizationRolesTable,
@@ -17,6 +17,7 @@ export function decodeOrganization(r: Selectable<OrganizationsTable>): Organizat
     description: r.description,
     logoUrl: r.logo_url,
     metadata: toJson<Record<string, unknown>>(r.metadata) ?? {},
+    requireMfa: toBool(r.require_mfa ?? false),
     createdBy: r.created_by,
     createdAt: toDate(r.created_at),
     updatedAt: toDate(r.updated_at),
@@ -29,6 +30,8 @@ export interface OrganizationPatch {
   description?: string | null | undefined;
   logoUrl?: string | null | undefined;
   metadata?: Record<string, unknown> | undefined;
+  /** Members must have a second factor to sign in (migration 0009). */
+  requireMfa?: boolean | undefined;
 }
 
 /** Organizations and their memberships. */
@@ -53,6 +56,7 @@ export const organizations = {
         description: o.description,
         logo_url: o.logoUrl,
         metadata: json(o.metadata),
+        require_mfa: o.requireMfa,
         created_by: o.createdBy,
         created_at: o.createdAt,
         updated_at: o.updatedAt,
@@ -69,6 +73,7 @@ export const organizations = {
     if (p.description !== undefined) values['description'] = p.description;
     if (p.logoUrl !== undefined) values['logo_url'] = p.logoUrl;
     if (p.metadata !== undefined) values['metadata'] = json(p.metadata);
+    if (p.requireMfa !== undefined) values['require_mfa'] = p.requireMfa;
     const row = await ex
       .updateTable('organizations')
       .set(values)
