@@ -16,6 +16,7 @@ import { PASSWORD_OPTIONS } from './options-passwords.js';
 import { SERVER_OPTIONS } from './options-server.js';
 import { SESSION_OPTIONS } from './options-sessions.js';
 import { TOKEN_OPTIONS } from './options-tokens.js';
+import { WEBAUTHN_OPTIONS, type WebauthnConfig } from './options-webauthn.js';
 import { WEBHOOK_OPTIONS, type WebhooksConfig } from './options-webhooks.js';
 
 export type OptionType = 'string' | 'int' | 'bool' | 'list' | 'enum' | 'cron';
@@ -37,7 +38,7 @@ export interface OptionSpec {
   readonly values?: readonly string[];
 }
 
-export interface JanuaConfig extends MailConfig, FlowsConfig, WebhooksConfig, MigrateConfig {
+export interface JanuaConfig extends MailConfig, FlowsConfig, WebhooksConfig, MigrateConfig, WebauthnConfig {
   host: string;
   port: number;
   baseUrl: string;
@@ -115,4 +116,5 @@ export const OPTIONS: readonly OptionSpec[] = [
   ...FLOWS_OPTIONS,
   ...WEBHOOK_OPTIONS,
   ...MIGRATE_OPTIONS,
+  ...WEBAUTHN_OPTIONS,
 ];

@@ -62,6 +62,8 @@ export type DomainEventType =
   | 'session.expired'
   | 'security.password.changed'
   | 'security.password.reset'
+  | 'security.passkey.registered'
+  | 'security.passkey.removed'
   | 'organization.created'
   | 'organization.updated'
   | 'organization.deleted'

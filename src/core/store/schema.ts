@@ -314,6 +314,33 @@ export interface OneTimeTokensTable {
   consume_reason: string | null;
 }
 
+/** Passkeys (migration 0010). */
+export interface WebauthnCredentialsTable {
+  id: string;
+  user_id: string;
+  credential_id: string;
+  public_key: string;
+  sign_count: ColumnType<number | string | bigint, number, number>;
+  transports: Json;
+  device_type: string;
+  backed_up: Bool;
+  aaguid: string;
+  name: string;
+  created_at: Ts;
+  updated_at: Ts;
+  last_used_at: TsNull;
+}
+
+export interface WebauthnChallengesTable {
+  id: string;
+  challenge_hash: string;
+  ceremony: string;
+  user_id: string | null;
+  created_at: Ts;
+  expires_at: Ts;
+  consumed_at: TsNull;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   organization_roles: OrganizationRolesTable;
@@ -339,4 +366,6 @@ export interface Database {
   user_identities: UserIdentitiesTable;
   import_records: ImportRecordsTable;
   import_runs: ImportRunsTable;
+  webauthn_credentials: WebauthnCredentialsTable;
+  webauthn_challenges: WebauthnChallengesTable;
 }

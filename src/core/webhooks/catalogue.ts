@@ -22,6 +22,8 @@ const DOMAIN_EVENTS: Record<DomainEventType, string> = {
   'session.expired': 'A session reached its end of life',
   'security.password.changed': 'A user changed their password',
   'security.password.reset': 'A user reset their password with a reset token',
+  'security.passkey.registered': 'A user registered a passkey',
+  'security.passkey.removed': 'A passkey was removed from an account',
   'organization.created': 'An organization was created',
   'organization.updated': 'An organization was renamed or its settings changed',
   'organization.deleted': 'An organization was deleted',

@@ -6,7 +6,18 @@ import { m0005 } from './0005_mail.js';
 import { m0006 } from './0006_one_time_tokens.js';
 import { m0007 } from './0007_webhooks.js';
 import { m0008 } from './0008_imports.js';
+import { m0010 } from './0010_passkeys.js';
 import type { Migration } from './types.js';
 
 /** Append-only: never edit a released migration (its checksum is recorded); add the next version. */
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008];
+export const MIGRATIONS: readonly Migration[] = [
+  m0001,
+  m0002,
+  m0003,
+  m0004,
+  m0005,
+  m0006,
+  m0007,
+  m0008,
+  m0010,
+];
