@@ -10,6 +10,7 @@ import { authenticate, signUp } from '../../src/core/auth/service.js';
 import type { Container } from '../../src/core/container.js';
 import { type ErrorCode, isJanuaError } from '../../src/core/errors.js';
 import type { RequestContext } from '../../src/core/events/events.js';
+import { cleanupSessions, EXPIRED_GRACE_MS } from '../../src/core/jobs/cleanup.js';
 import { beginAuthentication, completeAuthentication } from '../../src/core/passkeys/authenticate.js';
 import { CHALLENGE_TTL_MS } from '../../src/core/passkeys/ceremony.js';
 import { listPasskeys, removePasskey, renamePasskey } from '../../src/core/passkeys/manage.js';
@@ -196,6 +197,21 @@ for (const dialect of dialects()) {
         completeAuthentication(c, { credential: auth.get(o) }, CTX),
         code('AUTHENTICATION_ERROR'),
       );
+      // Expired challenges, spent or not, go with the daily cleanup (a day past expiry).
+      const count = async () =>
+        Number(
+          (
+            await c.store.db
+              .selectFrom('webauthn_challenges')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      assert.ok((await count()) >= 3);
+      clock.advance(EXPIRED_GRACE_MS + 1);
+      await beginAuthentication(c, {});
+      await cleanupSessions(c.store.db, clock.now());
+      assert.equal(await count(), 1, 'only the live challenge is left');
     });
 
     it('a registration challenge is bound to its user and its ceremony', async () => {

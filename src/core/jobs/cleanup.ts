@@ -64,7 +64,13 @@ export async function cleanupSessions(ex: Executor, now: Date, signal?: AbortSig
       deletePicked(ex, 'one_time_tokens', 'id', (q) => q.where('expires_at', '<', expired).limit(limit)),
     signal,
   );
-  return byExpiry + byRevocation + tokens + links;
+  // Passkey ceremony challenges (5 minutes), spent or not, past their expiry.
+  const challenges = await inBatches(
+    (limit) =>
+      deletePicked(ex, 'webauthn_challenges', 'id', (q) => q.where('expires_at', '<', expired).limit(limit)),
+    signal,
+  );
+  return byExpiry + byRevocation + tokens + links + challenges;
 }
 
 /**

@@ -8,6 +8,9 @@ import { audit, emit, type RequestContext } from '../events/events.js';
 import { passwordCredentials } from '../store/repos/credentials.js';
 import { type PasskeyCredential, passkeys } from '../store/repos/passkeys.js';
 import { breaksTextRule } from '../text.js';
+import { requireAdmin } from '../users/admin-access.js';
+import type { User } from '../users/model.js';
+import { findUserIn } from '../users/service.js';
 
 export const DEFAULT_NAME = 'Passkey';
 const MAX_NAME = 100;
@@ -106,4 +109,34 @@ export async function removePasskey(
       now,
     );
   });
+}
+
+/** An administrator's view of anyone's passkeys (`janua users passkeys list`). */
+export async function adminListPasskeys(
+  deps: Pick<Deps, 'store'>,
+  idOrEmail: string,
+  ctx: RequestContext,
+): Promise<{ user: User; passkeys: PasskeyCredential[] }> {
+  requireAdmin(ctx);
+  const user = await findUserIn(deps.store.db, idOrEmail);
+  return { user, passkeys: await passkeys.listForUser(deps.store.db, user.id) };
+}
+
+/**
+ * An administrator removes one passkey of a user, or all of them (a lost or compromised device): no password
+ * is asked, the removal is audited as the administrator's and emits `security.passkey.removed` for each.
+ */
+export async function adminRemovePasskeys(
+  deps: Pick<Deps, 'store' | 'clock' | 'hasher'>,
+  idOrEmail: string,
+  id: string | undefined,
+  ctx: RequestContext,
+): Promise<{ user: User; removed: string[] }> {
+  requireAdmin(ctx);
+  const user = await findUserIn(deps.store.db, idOrEmail);
+  const own = await passkeys.listForUser(deps.store.db, user.id);
+  const ids = id === undefined ? own.map((p) => p.id) : [id];
+  if (id !== undefined && !own.some((p) => p.id === id)) throw notFound('Passkey not found');
+  for (const pid of ids) await removePasskey(deps, user.id, pid, 'admin', ctx);
+  return { user, removed: ids };
 }

@@ -224,13 +224,4 @@ export const webauthnChallenges = {
       .executeTakeFirst();
     return row && decodeChallenge(row);
   },
-
-  /** Cleanup: challenges past their expiry. */
-  async deleteExpired(ex: Executor, before: Date): Promise<number> {
-    const res = await ex
-      .deleteFrom('webauthn_challenges')
-      .where('expires_at', '<', before)
-      .executeTakeFirst();
-    return Number(res.numDeletedRows);
-  },
 };
