@@ -154,15 +154,6 @@ export const passkeys = {
       .executeTakeFirst();
     return Number(res.numDeletedRows) === 1;
   },
-
-  /** Test and repair hook: sets a credential's stored counter (contract tests craft a regression with it). */
-  async setSignCount(ex: Executor, id: string, signCount: number): Promise<void> {
-    await ex
-      .updateTable('webauthn_credentials')
-      .set({ sign_count: signCount })
-      .where('id', '=', id)
-      .execute();
-  },
 };
 
 export const webauthnChallenges = {
