@@ -290,7 +290,9 @@ for (const dialect of dialects()) {
         credential: { ...cred, signCount: cred.signCount + 100 },
       });
       const before = await storedCredential(passkeyId);
-      const res = await inPage<PageRes>(evilTab, 'signIn', api, null, [
+      // Email-first, so the authenticator answers with Alice's credential and not the one the refused
+      // registration above left in it (which of two discoverable ones it picks is not defined).
+      const res = await inPage<PageRes>(evilTab, 'signIn', api, alice.user.email, [
         `${PK}/authenticate/begin`,
         `${PK}/authenticate/complete`,
       ]);
