@@ -28,6 +28,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { mfaRoutes } from './routes/mfa.js';
 import { organizationRoutes } from './routes/organizations.js';
+import { passkeyRoutes } from './routes/passkeys.js';
 import { rbacRoutes } from './routes/rbac.js';
 import { roleRoutes } from './routes/roles.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -187,6 +188,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(rbacRoutes, { prefix: '/api/v1', deps });
   await app.register(userRoutes, { prefix: '/api/v1/users', deps });
   await app.register(sessionRoutes, { prefix: '/api/v1/sessions', deps });
+  await app.register(passkeyRoutes, { prefix: '/api/v1/passkeys', deps });
   await app.register(webhookRoutes, { prefix: '/api/v1', deps });
   await app.register(webhookDeliveryRoutes, { prefix: '/api/v1', deps });
   await app.register(webhookReplayRoutes, { prefix: '/api/v1', deps });

@@ -249,6 +249,8 @@ export const DATA_TABLES = [
   'user_identities',
   'import_records',
   'import_runs',
+  'webauthn_credentials',
+  'webauthn_challenges',
 ] as const;
 
 /**

@@ -30,6 +30,7 @@ import { EXIT, ExitWith } from '../exit-codes.js';
 import { int } from '../options.js';
 import { emitResult, type Io, table } from '../output.js';
 import { registerUserMfa } from './users-mfa.js';
+import { registerUserPasskeys } from './users-passkeys.js';
 
 /** Reads a password from stdin: the whole input, without its final newline (so `echo pw |` works). */
 export async function passwordFromStdin(io: Io): Promise<string> {
@@ -406,6 +407,8 @@ export function registerUsers(program: Command, io: Io): void {
           throw new ExitWith(EXIT.PARTIAL, `error: ${summary.failed} record(s) failed (see the report)`);
       });
     });
+
+  registerUserPasskeys(users, io);
 }
 
 async function* stdinText(): AsyncGenerator<string> {

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { JanuaError } from '../errors.js';
 import { finishMailConfig } from './options-mail.js';
 import { finishMigrateConfig } from './options-migrate.js';
+import { finishWebauthnConfig } from './options-webauthn.js';
 import { type JanuaConfig, OPTIONS, type OptionSpec } from './schema.js';
 
 export interface ConfigSources {
@@ -173,6 +174,9 @@ export function loadConfig(sources: ConfigSources = {}): JanuaConfig {
   }
   finishMailConfig(cfg, cwd);
   finishMigrateConfig(cfg, cwd);
+  finishWebauthnConfig(cfg, (msg) => {
+    throw new ConfigError(msg);
+  });
   cfg.passwordHashConcurrency ??= availableParallelism();
   if (cfg.rateLimitPerHour < cfg.rateLimitPerMinute) {
     throw new ConfigError('RATE_LIMIT_PER_HOUR must be at least RATE_LIMIT_PER_MINUTE');

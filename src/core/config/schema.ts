@@ -17,6 +17,7 @@ import { PASSWORD_OPTIONS } from './options-passwords.js';
 import { SERVER_OPTIONS } from './options-server.js';
 import { SESSION_OPTIONS } from './options-sessions.js';
 import { TOKEN_OPTIONS } from './options-tokens.js';
+import { WEBAUTHN_OPTIONS, type WebauthnConfig } from './options-webauthn.js';
 import { WEBHOOK_OPTIONS, type WebhooksConfig } from './options-webhooks.js';
 
 export type OptionType = 'string' | 'int' | 'bool' | 'list' | 'enum' | 'cron';
@@ -38,7 +39,13 @@ export interface OptionSpec {
   readonly values?: readonly string[];
 }
 
-export interface JanuaConfig extends MailConfig, FlowsConfig, WebhooksConfig, MigrateConfig, MfaConfig {
+export interface JanuaConfig
+  extends MailConfig,
+    FlowsConfig,
+    WebhooksConfig,
+    MigrateConfig,
+    MfaConfig,
+    WebauthnConfig {
   host: string;
   port: number;
   baseUrl: string;
@@ -119,4 +126,5 @@ export const OPTIONS: readonly OptionSpec[] = [
   ...WEBHOOK_OPTIONS,
   ...MIGRATE_OPTIONS,
   ...MFA_OPTIONS,
+  ...WEBAUTHN_OPTIONS,
 ];

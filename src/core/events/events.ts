@@ -64,6 +64,8 @@ export type DomainEventType =
   | 'security.password.reset'
   | 'security.mfa.enabled'
   | 'security.mfa.disabled'
+  | 'security.passkey.registered'
+  | 'security.passkey.removed'
   | 'organization.created'
   | 'organization.updated'
   | 'organization.deleted'

@@ -70,7 +70,13 @@ export async function cleanupSessions(ex: Executor, now: Date, signal?: AbortSig
       deletePicked(ex, 'mfa_challenges', 'id', (q) => q.where('expires_at', '<', expired).limit(limit)),
     signal,
   );
-  return byExpiry + byRevocation + tokens + links + challenges;
+  // Passkey ceremony challenges (5 minutes), spent or not, past their expiry.
+  const ceremonies = await inBatches(
+    (limit) =>
+      deletePicked(ex, 'webauthn_challenges', 'id', (q) => q.where('expires_at', '<', expired).limit(limit)),
+    signal,
+  );
+  return byExpiry + byRevocation + tokens + links + challenges + ceremonies;
 }
 
 /**

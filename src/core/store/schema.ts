@@ -351,6 +351,33 @@ export interface MfaChallengesTable {
   consumed_at: TsNull;
 }
 
+/** Passkeys (migration 0010). */
+export interface WebauthnCredentialsTable {
+  id: string;
+  user_id: string;
+  credential_id: string;
+  public_key: string;
+  sign_count: ColumnType<number | string | bigint, number, number>;
+  transports: Json;
+  device_type: string;
+  backed_up: Bool;
+  aaguid: string;
+  name: string;
+  created_at: Ts;
+  updated_at: Ts;
+  last_used_at: TsNull;
+}
+
+export interface WebauthnChallengesTable {
+  id: string;
+  challenge_hash: string;
+  ceremony: string;
+  user_id: string | null;
+  created_at: Ts;
+  expires_at: Ts;
+  consumed_at: TsNull;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   organization_roles: OrganizationRolesTable;
@@ -379,4 +406,6 @@ export interface Database {
   mfa_totp_factors: MfaTotpFactorsTable;
   mfa_backup_codes: MfaBackupCodesTable;
   mfa_challenges: MfaChallengesTable;
+  webauthn_credentials: WebauthnCredentialsTable;
+  webauthn_challenges: WebauthnChallengesTable;
 }

@@ -25,6 +25,8 @@ const DOMAIN_EVENTS: Record<DomainEventType, string> = {
   'security.mfa.enabled': 'A user turned on two-factor authentication (a TOTP factor was confirmed)',
   'security.mfa.disabled':
     'Two-factor authentication was turned off by the user or reset by an administrator',
+  'security.passkey.registered': 'A user registered a passkey',
+  'security.passkey.removed': 'A passkey was removed from an account',
   'organization.created': 'An organization was created',
   'organization.updated': 'An organization was renamed or its settings changed',
   'organization.deleted': 'An organization was deleted',

@@ -7,6 +7,7 @@ import { m0006 } from './0006_one_time_tokens.js';
 import { m0007 } from './0007_webhooks.js';
 import { m0008 } from './0008_imports.js';
 import { m0009 } from './0009_mfa.js';
+import { m0010 } from './0010_passkeys.js';
 import type { Migration } from './types.js';
 
 /** Append-only: never edit a released migration (its checksum is recorded); add the next version. */
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m0007,
   m0008,
   m0009,
+  m0010,
 ];
