@@ -6,19 +6,23 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { generate } from 'otplib';
 import { pino } from 'pino';
+import { signInWithMfa, signUp } from '../../src/core/auth/service.js';
 import { loadConfig } from '../../src/core/config/load.js';
 import { type Container, createContainer } from '../../src/core/container.js';
 import { rotateMasterKey } from '../../src/core/crypto/rotate-master.js';
 import { SEALED_COLUMNS } from '../../src/core/crypto/sealed-columns.js';
 import { SecretBox } from '../../src/core/crypto/secrets.js';
 import { CLI_CONTEXT } from '../../src/core/events/events.js';
+import { isMfaRequired, verifyMfaSignIn } from '../../src/core/mfa/challenge.js';
+import { confirmTotp, startTotp } from '../../src/core/mfa/enroll.js';
 import { CLI_ACTOR } from '../../src/core/rbac/access.js';
 import { allTables } from '../../src/core/store/introspect.js';
 import { signingKeys } from '../../src/core/store/repos/signing-keys.js';
 import { createEndpoint, rotateSecret } from '../../src/core/webhooks/endpoints.js';
 import { openSecret } from '../../src/core/webhooks/secrets.js';
-import { testContainer } from '../helpers/app.js';
+import { GOOD_PASSWORD, testContainer } from '../helpers/app.js';
 import { dialects, tempDir } from '../helpers/db.js';
 
 const keyA = randomBytes(32).toString('base64');
@@ -31,6 +35,17 @@ for (const dialect of dialects()) {
     const opened: Container[] = [];
     let pepperHash: string;
     let secrets: string[];
+    let totp: { email: string; secret: string; backupCodes: string[] };
+    const STEP_MS = 30_000;
+    const codeNow = () =>
+      generate({ secret: totp.secret, epoch: Math.floor(t.clock.now().getTime() / 1000) });
+
+    /** A password sign-in of the TOTP user finished with `code`, on `c`. */
+    async function mfaSignIn(c: Container, code: string) {
+      const first = await signInWithMfa(c, { email: totp.email, password: GOOD_PASSWORD }, CLI_CONTEXT);
+      assert.ok(isMfaRequired(first));
+      return verifyMfaSignIn(c, { mfaToken: first.mfaToken, code }, CLI_CONTEXT);
+    }
 
     /** Another process on the same database, with other master keys. */
     function node(current: string, previous?: string): Container {
@@ -68,6 +83,20 @@ for (const dialect of dialects()) {
       const rotated = await rotateSecret(t.c, CLI_ACTOR, made.endpoint.id, CLI_CONTEXT);
       secrets = [rotated.secret, made.secret];
       pepperHash = await t.c.peppers.hash('test', 'value');
+      // A user with a TOTP factor (its seed sealed) and backup codes (hashed under the pepper).
+      t.clock.set(new Date(Math.floor(Date.now() / STEP_MS) * STEP_MS + 10_000));
+      const email = `rotate.${Date.now().toString(36)}@example.com`;
+      const s = await signUp(t.c, { email, password: GOOD_PASSWORD }, CLI_CONTEXT);
+      const e = await startTotp(t.c, s.user, { session: s.session }, CLI_CONTEXT);
+      totp = { email, secret: e.secret, backupCodes: [] };
+      const confirmed = await confirmTotp(
+        t.c,
+        s.user,
+        await codeNow(),
+        { issueBackupCodes: true },
+        CLI_CONTEXT,
+      );
+      totp.backupCodes = confirmed.backupCodes!;
     });
 
     after(async () => {
@@ -95,7 +124,11 @@ for (const dialect of dialects()) {
       const before = await sealedValues(c);
       const r = await rotateMasterKey(c, CLI_CONTEXT, { dryRun: true });
       assert.equal(r.dry_run, true);
-      assert.equal(r.resealed, before.keys.length + 2 + 1, 'signing keys, two webhook secrets, one pepper');
+      assert.equal(
+        r.resealed,
+        before.keys.length + 2 + 1 + 2,
+        'signing keys, two webhook secrets, a TOTP seed, two peppers (this test and the backup codes)',
+      );
       assert.deepEqual(await sealedValues(c), before);
     });
 
@@ -110,7 +143,8 @@ for (const dialect of dialects()) {
       const byColumn = Object.fromEntries(r.columns.map((x) => [`${x.table}.${x.column}`, x.resealed]));
       assert.equal(byColumn['webhook_endpoints.secret_box'], 1);
       assert.equal(byColumn['webhook_endpoints.previous_secret_box'], 1);
-      assert.equal(byColumn['settings.value'], 1);
+      assert.equal(byColumn['mfa_totp_factors.seed_box'], 1);
+      assert.equal(byColumn['settings.value'], 2, 'the test pepper and the backup-code pepper');
       assert.ok(byColumn['signing_keys.private_key_enc']! >= 1);
       const after = await sealedValues(c);
       for (const v of [...after.keys, after.hooks[0]!.secret_box, after.hooks[0]!.previous_secret_box!])
@@ -131,6 +165,12 @@ for (const dialect of dialects()) {
         pepperHash,
         'hashes made with a pepper stay valid',
       );
+      t.clock.advance(STEP_MS);
+      assert.ok((await mfaSignIn(onlyB, await codeNow())).tokens.access_token, 'the TOTP seed opens');
+      assert.ok(
+        (await mfaSignIn(onlyB, totp.backupCodes[0]!)).tokens.access_token,
+        'backup codes made before the rotation still work',
+      );
       const audit = await c.store.db
         .selectFrom('audit_events')
         .select(['outcome', 'target_id'])
@@ -147,7 +187,7 @@ for (const dialect of dialects()) {
       assert.equal(r.failed, 0);
       assert.equal(
         r.columns.reduce((n, x) => n + x.current, 0),
-        before.keys.length + 3,
+        before.keys.length + 2 + 1 + 2,
       );
       assert.deepEqual(await sealedValues(c), before);
     });

@@ -1,6 +1,9 @@
 /**
  * "Does this user have a second factor?" in one place: sign-in asks it to decide between tokens and an MFA
- * challenge, and the organization requirement asks it to decide on enrolment. Passkeys join here later.
+ * challenge, and the organization requirement asks it to decide on enrolment. Passkeys are not counted
+ * here: a passkey sign-in is two factors by itself (user verification plus a key the user holds) and never
+ * reaches this question, while a password or magic-link sign-in needs a code — a passkey cannot be
+ * presented as the second step of those (docs/mfa.md, "Organizations that require two-factor authentication").
  */
 import { totpFactors } from '../store/repos/mfa.js';
 import type { Executor } from '../store/store.js';
