@@ -30,14 +30,14 @@ import { passwordCredentials } from '../store/repos/credentials.js';
 import { importRecords } from '../store/repos/imports.js';
 import { refreshTokens, type Session, sessions } from '../store/repos/sessions.js';
 import { users } from '../store/repos/users.js';
-import type { Executor } from '../store/store.js';
 import { breaksTextRule } from '../text.js';
 import { normalizeEmail, type User } from '../users/model.js';
 import { issueVerification } from './flows/verification.js';
 import { checkAuth0Password, lazySettings, needsAuth0Password } from './lazy-migration.js';
 import { bcryptCost, checkPasswordPolicy, type HashReservation, MAX_PASSWORD_BYTES } from './passwords.js';
 import { revokeSessions } from './revoke.js';
-import { type AccessClaims, signAccessToken, verifyAccessToken } from './tokens.js';
+import { openSession, signInSession, tokenPair } from './session-open.js';
+import { type AccessClaims, verifyAccessToken } from './tokens.js';
 
 export interface TokenPair {
   access_token: string;
@@ -280,9 +280,7 @@ async function signInReserved(
   const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
   const session = await deps.store.transaction(async (tx) => {
     await signInAttempts.reset(tx, key);
-    await users.touchSignIn(tx, user.id, now);
-    await audit(tx, uctx, { action: 'auth.signin', targetType: 'user', targetId: user.id }, now);
-    return openSession(deps, tx, user, refresh, uctx, now);
+    return signInSession(deps, tx, user, refresh, uctx, now);
   });
   if (hash) await rehashIfCostDiffers(deps, user.id, password, hash);
   return {
@@ -349,71 +347,8 @@ async function rehashIfCostDiffers(
   }
 }
 
-/** Opens a session with its first refresh token and enforces the per-user session cap (oldest revoked). */
-export async function openSession(
-  deps: AuthDeps,
-  tx: Executor,
-  user: User,
-  refresh: string,
-  ctx: RequestContext,
-  now: Date,
-): Promise<Session> {
-  const expiresAt = new Date(now.getTime() + deps.config.refreshTokenDays * 86_400_000);
-  const session: Session = {
-    id: randomUUID(),
-    userId: user.id,
-    createdAt: now,
-    lastUsedAt: now,
-    expiresAt,
-    revokedAt: null,
-    revokeReason: null,
-    ip: ctx.ip ?? null,
-    userAgent: ctx.userAgent?.slice(0, 512) ?? null,
-  };
-  await sessions.insert(tx, session);
-  await refreshTokens.insert(tx, {
-    id: randomUUID(),
-    sessionId: session.id,
-    tokenHash: hashToken(refresh),
-    createdAt: now,
-    expiresAt,
-  });
-  await emit(
-    tx,
-    'session.created',
-    { type: 'session', id: session.id },
-    { session_id: session.id, user_id: user.id },
-    now,
-  );
-  const live = await sessions.listLive(tx, user.id, now);
-  const excess = live.filter((s) => s.id !== session.id).slice(deps.config.maxSessionsPerUser - 1);
-  await revokeSessions(
-    tx,
-    user.id,
-    'session_limit',
-    now,
-    excess.map((s) => s.id),
-  );
-  return session;
-}
-
-export async function tokenPair(
-  deps: AuthDeps,
-  user: User,
-  sessionId: string,
-  refresh: string,
-): Promise<TokenPair> {
-  const access = await signAccessToken(deps, { userId: user.id, sessionId, email: user.email });
-  deps.metrics.tokensIssued.inc({ type: 'refresh' });
-  return {
-    access_token: access,
-    refresh_token: refresh,
-    token_type: 'bearer',
-    expires_in: deps.config.accessTokenMinutes * 60,
-  };
-}
-
 export { refresh } from './refresh.js';
+export { openSession, signInSession, tokenPair } from './session-open.js';
 
 /**
  * The session checks of concurrent requests, answered by one query per batch (see Coalescer): each batch

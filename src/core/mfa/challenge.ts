@@ -6,7 +6,7 @@
  * exchanges it with a code for the normal token response.
  */
 import { randomUUID } from 'node:crypto';
-import { openSession, type SignedIn, tokenPair } from '../auth/service.js';
+import { type SignedIn, signInSession, tokenPair } from '../auth/service.js';
 import { hashToken, randomToken } from '../crypto/secrets.js';
 import type { Deps } from '../deps.js';
 import { JanuaError, tokenError, unauthenticated } from '../errors.js';
@@ -161,19 +161,10 @@ export async function verifyMfaSignIn(
       if (!(await mfaChallenges.consume(tx, challenge.id, now))) throw invalidMfaToken();
       if (!(await acceptCode(tx, user.id, prepared, now))) throw new WrongCode();
       await attempt.succeed(tx);
-      await users.touchSignIn(tx, user.id, now);
-      await audit(
-        tx,
-        uctx,
-        {
-          action: 'auth.signin',
-          targetType: 'user',
-          targetId: user.id,
-          metadata: { method: challenge.method, mfa: prepared.method },
-        },
-        now,
-      );
-      return openSession(deps, tx, user, refresh, uctx, now);
+      return signInSession(deps, tx, user, refresh, uctx, now, {
+        method: challenge.method,
+        mfa: prepared.method,
+      });
     });
     return {
       user: { ...user, lastSignInAt: now },

@@ -4,12 +4,11 @@
  * activates the factor, spends the token and opens the session in one transaction, answering the normal
  * token response (plus the new backup codes).
  */
-import { openSession, type SignedIn, tokenPair } from '../auth/service.js';
+import { type SignedIn, signInSession, tokenPair } from '../auth/service.js';
 import { randomToken } from '../crypto/secrets.js';
 import type { Deps } from '../deps.js';
-import { audit, type RequestContext } from '../events/events.js';
+import type { RequestContext } from '../events/events.js';
 import { mfaChallenges } from '../store/repos/mfa.js';
-import { users } from '../store/repos/users.js';
 import { invalidMfaToken, liveChallenge } from './challenge.js';
 import { signInLocked } from './codes.js';
 import { confirmTotp, startTotp, type TotpEnrollment } from './enroll.js';
@@ -49,19 +48,11 @@ export async function completeEnrollmentSignIn(
       lockedError: signInLocked,
       inTx: async (tx, now) => {
         if (!(await mfaChallenges.consume(tx, challenge.id, now))) throw invalidMfaToken();
-        await users.touchSignIn(tx, user.id, now);
-        await audit(
-          tx,
-          uctx,
-          {
-            action: 'auth.signin',
-            targetType: 'user',
-            targetId: user.id,
-            metadata: { method: challenge.method, mfa: 'totp_enrollment' },
-          },
-          now,
-        );
-        return { session: await openSession(deps, tx, user, refresh, uctx, now), now };
+        const session = await signInSession(deps, tx, user, refresh, uctx, now, {
+          method: challenge.method,
+          mfa: 'totp_enrollment',
+        });
+        return { session, now };
       },
     },
     uctx,

@@ -10,9 +10,9 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   verifyAuthenticationResponse,
 } from '@simplewebauthn/server';
-import { openSession, type SignedIn, tokenPair } from '../auth/service.js';
+import { type SignedIn, signInSession, tokenPair } from '../auth/service.js';
 import { randomToken } from '../crypto/secrets.js';
-import { audit, type RequestContext } from '../events/events.js';
+import type { RequestContext } from '../events/events.js';
 import { passkeys } from '../store/repos/passkeys.js';
 import { users } from '../store/repos/users.js';
 import { normalizeEmail } from '../users/model.js';
@@ -141,23 +141,11 @@ export async function completeAuthentication(
         ))
       )
         throw new CeremonyFailure('counter_regression', 'counter changed by a parallel sign-in');
-      await users.touchSignIn(tx, user.id, now);
-      await audit(
-        tx,
-        uctx,
-        {
-          action: ACTION,
-          targetType: 'user',
-          targetId: user.id,
-          metadata: {
-            method: 'passkey',
-            passkey_id: found.id,
-            user_verified: result.authenticationInfo.userVerified,
-          },
-        },
-        now,
-      );
-      return openSession(deps, tx, user, refresh, uctx, now);
+      return signInSession(deps, tx, user, refresh, uctx, now, {
+        method: 'passkey',
+        passkey_id: found.id,
+        user_verified: result.authenticationInfo.userVerified,
+      });
     });
     return {
       user: { ...user, lastSignInAt: now },

@@ -17,7 +17,7 @@ import {
   secondStep,
 } from '../../mfa/challenge.js';
 import { users } from '../../store/repos/users.js';
-import { openSession, type SignedIn, tokenPair } from '../service.js';
+import { type SignedIn, signInSession, tokenPair } from '../service.js';
 import { consumeToken } from './tokens.js';
 
 type MagicDeps = Pick<Deps, 'config' | 'store' | 'clock' | 'keys' | 'hasher' | 'metrics'>;
@@ -78,14 +78,7 @@ export async function verifyMagicLinkWithMfa(
     const mfa = await secondStep(tx, user.id);
     if (mfa)
       return { kind: 'mfa' as const, mfa: await issueChallenge(tx, user, mfa, 'magic_link', uctx, now) };
-    await users.touchSignIn(tx, user.id, now);
-    await audit(
-      tx,
-      uctx,
-      { action: 'auth.signin', targetType: 'user', targetId: user.id, metadata: { method: 'magic_link' } },
-      now,
-    );
-    const session = await openSession(deps, tx, user, refresh, uctx, now);
+    const session = await signInSession(deps, tx, user, refresh, uctx, now, { method: 'magic_link' });
     return { kind: 'ok' as const, user: { ...user, lastSignInAt: now }, session };
   });
   if (outcome.kind === 'suspended') throw forbidden('This account is suspended');
