@@ -22,6 +22,7 @@ import {
   checkAcknowledged,
   checkNothingHalfDone,
   clusterEnv,
+  inFlight,
   killHard,
   type Load,
   ok,
@@ -65,6 +66,9 @@ for (const dialect of dialects()) {
           );
         });
 
+        // Kill while the victim holds a request (with 8 clients on 2 nodes it nearly always does; waiting makes
+        // "in flight at the kill" the experiment rather than luck).
+        await load.until('a request in flight on the node to kill', 30_000, () => inFlight(victim.url) > 0);
         up.delete(victim);
         const killedAt = performance.now();
         await killHard(victim);

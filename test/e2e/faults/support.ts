@@ -93,7 +93,26 @@ export interface Answer {
 const TIMEOUT_MS = 30_000;
 
 /** One request of a client, recorded as an Answer (never throws: no answer is status 0). */
+/** Requests sent and not yet answered, by node: a kill test waits for one on its victim. */
+const pending = new Map<string, number>();
+export const inFlight = (node: string): number => pending.get(node) ?? 0;
+
 export async function send(
+  node: string,
+  op: Op,
+  client: number,
+  path: string,
+  init: { method: 'GET' | 'POST'; body?: unknown; token?: string },
+): Promise<Answer> {
+  pending.set(node, inFlight(node) + 1);
+  try {
+    return await sendNow(node, op, client, path, init);
+  } finally {
+    pending.set(node, inFlight(node) - 1);
+  }
+}
+
+async function sendNow(
   node: string,
   op: Op,
   client: number,
