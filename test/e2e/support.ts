@@ -251,6 +251,10 @@ export const DATA_TABLES = [
   'import_runs',
   'webauthn_credentials',
   'webauthn_challenges',
+  'gdpr_requests',
+  'gdpr_exports',
+  'deletion_receipts',
+  'consent_records',
 ] as const;
 
 /**

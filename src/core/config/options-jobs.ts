@@ -6,7 +6,7 @@
 import type { JanuaConfig, OptionSpec } from './schema.js';
 
 /** A scheduled job's schedule setting: a node-cron expression (UTC), or `off`. */
-function cronOption(
+export function cronOption(
   key: keyof JanuaConfig,
   env: string,
   job: string,

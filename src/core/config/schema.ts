@@ -7,6 +7,7 @@
  */
 
 import { FLOWS_OPTIONS, type FlowsConfig } from './options-flows.js';
+import { GDPR_OPTIONS, type GdprConfig } from './options-gdpr.js';
 import { JOB_OPTIONS } from './options-jobs.js';
 import { MAIL_OPTIONS, type MailConfig } from './options-mail.js';
 import { MFA_OPTIONS, type MfaConfig } from './options-mfa.js';
@@ -45,7 +46,8 @@ export interface JanuaConfig
     WebhooksConfig,
     MigrateConfig,
     MfaConfig,
-    WebauthnConfig {
+    WebauthnConfig,
+    GdprConfig {
   host: string;
   port: number;
   baseUrl: string;
@@ -127,4 +129,5 @@ export const OPTIONS: readonly OptionSpec[] = [
   ...MIGRATE_OPTIONS,
   ...MFA_OPTIONS,
   ...WEBAUTHN_OPTIONS,
+  ...GDPR_OPTIONS,
 ];

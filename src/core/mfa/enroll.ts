@@ -42,7 +42,7 @@ export async function checkPassword(
 }
 
 /** Password, or a session opened (signed in) within MFA_RECENT_SIGNIN_MINUTES. */
-async function checkRecentOrPassword(
+export async function checkRecentOrPassword(
   deps: MfaDeps,
   user: User,
   session: Pick<Session, 'createdAt'> | undefined,

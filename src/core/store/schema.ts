@@ -378,6 +378,65 @@ export interface WebauthnChallengesTable {
   consumed_at: TsNull;
 }
 
+/** An export or erasure request (migration 0011). `user_id` becomes the pseudonym once the user is erased. */
+export interface GdprRequestsTable {
+  id: string;
+  kind: string;
+  user_id: string;
+  status: string;
+  requested_by: string | null;
+  requested_by_type: string;
+  reason: string | null;
+  format: string | null;
+  due_at: TsNull;
+  expires_at: TsNull;
+  job_id: string | null;
+  last_error: string | null;
+  created_at: Ts;
+  updated_at: Ts;
+  completed_at: TsNull;
+  cancelled_at: TsNull;
+}
+
+/** A finished export archive, base64 (migration 0011). */
+export interface GdprExportsTable {
+  request_id: string;
+  content_type: string;
+  file_name: string;
+  archive: string;
+  sha256: string;
+  size_bytes: number;
+  created_at: Ts;
+  expires_at: Ts;
+}
+
+/** What an erasure did; no personal data (migration 0011). */
+export interface DeletionReceiptsTable {
+  id: string;
+  request_id: string | null;
+  subject: string;
+  requested_at: TsNull;
+  requested_by_type: string | null;
+  executed_by: string | null;
+  executed_by_type: string;
+  steps: Json;
+  executed_at: Ts;
+}
+
+/** Append-only consent history (migration 0011). */
+export interface ConsentRecordsTable {
+  id: string;
+  user_id: string;
+  purpose: string;
+  granted: Bool;
+  legal_basis: string;
+  version: string | null;
+  source: string;
+  ip: string | null;
+  user_agent: string | null;
+  recorded_at: Ts;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   organization_roles: OrganizationRolesTable;
@@ -408,4 +467,8 @@ export interface Database {
   mfa_challenges: MfaChallengesTable;
   webauthn_credentials: WebauthnCredentialsTable;
   webauthn_challenges: WebauthnChallengesTable;
+  gdpr_requests: GdprRequestsTable;
+  gdpr_exports: GdprExportsTable;
+  deletion_receipts: DeletionReceiptsTable;
+  consent_records: ConsentRecordsTable;
 }

@@ -8,6 +8,7 @@ import { m0007 } from './0007_webhooks.js';
 import { m0008 } from './0008_imports.js';
 import { m0009 } from './0009_mfa.js';
 import { m0010 } from './0010_passkeys.js';
+import { m0011 } from './0011_compliance.js';
 import type { Migration } from './types.js';
 
 /** Append-only: never edit a released migration (its checksum is recorded); add the next version. */
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m0008,
   m0009,
   m0010,
+  m0011,
 ];
