@@ -3,6 +3,7 @@ import { JANUA_VERSION } from '../core/version.js';
 import { registerAdmin } from './commands/admin.js';
 import { registerCron } from './commands/cron.js';
 import { registerDb } from './commands/db.js';
+import { registerGdpr } from './commands/gdpr.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMail } from './commands/mail.js';
@@ -42,6 +43,7 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
   registerMail(program, io);
   registerWebhooksReplay(registerWebhooks(program, io), io);
   registerMigrate(program, io, signals);
+  registerGdpr(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
