@@ -24,6 +24,7 @@ import { requestId } from './request-id.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { authFlowRoutes } from './routes/auth-flows.js';
+import { complianceDeletionRoutes } from './routes/compliance-deletion.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { mfaRoutes } from './routes/mfa.js';
@@ -190,6 +191,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(sessionRoutes, { prefix: '/api/v1/sessions', deps });
   await app.register(passkeyRoutes, { prefix: '/api/v1/passkeys', deps });
   await app.register(webhookRoutes, { prefix: '/api/v1', deps });
+  await app.register(complianceDeletionRoutes, { prefix: '/api/v1', deps });
   await app.register(webhookDeliveryRoutes, { prefix: '/api/v1', deps });
   await app.register(webhookReplayRoutes, { prefix: '/api/v1', deps });
   return app;

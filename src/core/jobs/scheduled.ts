@@ -6,6 +6,7 @@
 import type { JanuaConfig } from '../config/schema.js';
 import type { Deps } from '../deps.js';
 import { SYSTEM_CONTEXT } from '../events/events.js';
+import { eraseDue } from '../gdpr/erasure-requests.js';
 import { ensureKeys, JWKS_MAX_AGE_S, JWKS_STALE_S, listKeys, pruneKeys, rotateKeys } from '../keys/keys.js';
 import { cleanupMail } from '../mail/service.js';
 import {
@@ -17,7 +18,7 @@ import {
   cleanupWebhookDeliveries,
 } from './cleanup.js';
 
-export type ScheduledDeps = Pick<Deps, 'store' | 'clock' | 'box' | 'config' | 'logger'>;
+export type ScheduledDeps = Pick<Deps, 'store' | 'clock' | 'box' | 'config' | 'logger' | 'peppers'>;
 
 export interface RunResult {
   /** Rows created, changed or deleted. */
@@ -162,6 +163,21 @@ export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
       cleanupWebhookDeliveries(d.store.db, now, d.config.webhookDeliveryRetentionDays, signal),
     (d) => `webhook deliveries older than ${d.config.webhookDeliveryRetentionDays} days`,
   ),
+  {
+    name: 'gdpr.erase-due',
+    description: 'Execute erasure requests whose GDPR_ERASURE_GRACE_DAYS grace period is over',
+    scheduleKey: 'cronGdprEraseDue',
+    async run(deps, signal) {
+      const { erased, blocked } = await eraseDue(deps, SYSTEM_CONTEXT, signal);
+      return {
+        rows: erased,
+        detail:
+          erased || blocked
+            ? `erased ${erased} account(s)${blocked ? `; ${blocked} blocked (see janua gdpr requests)` : ''}`
+            : 'no erasure due',
+      };
+    },
+  },
 ];
 
 export function findScheduledJob(name: string): ScheduledJob | undefined {

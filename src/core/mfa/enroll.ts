@@ -19,6 +19,8 @@ import { acceptCode, beginCodeAttempt, prepareCode, SEED_PURPOSE, signedInLocked
 import { newTotpSecret, otpauthUri } from './totp.js';
 
 export type MfaDeps = Pick<Deps, 'config' | 'store' | 'clock' | 'box' | 'peppers' | 'hasher'>;
+/** What confirming the current password (or a recent sign-in) needs; erasure requests use it too. */
+export type ReauthDeps = Pick<Deps, 'config' | 'store' | 'clock' | 'hasher'>;
 
 export interface TotpEnrollment {
   secret: string;
@@ -31,7 +33,7 @@ export interface TotpEnrollment {
 
 /** The current password, checked like a password change does (a wrong one: 422 on the field, never a 401). */
 export async function checkPassword(
-  deps: MfaDeps,
+  deps: ReauthDeps,
   userId: string,
   password: string | undefined,
 ): Promise<void> {
@@ -43,7 +45,7 @@ export async function checkPassword(
 
 /** Password, or a session opened (signed in) within MFA_RECENT_SIGNIN_MINUTES. */
 export async function checkRecentOrPassword(
-  deps: MfaDeps,
+  deps: ReauthDeps,
   user: User,
   session: Pick<Session, 'createdAt'> | undefined,
   password: string | undefined,
