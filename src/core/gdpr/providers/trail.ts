@@ -4,6 +4,7 @@
  * the IP address and user agent of what they did, and scrubs their email, names and phone from metadata and
  * payloads.
  */
+import { signInAttemptKey } from '../../auth/service.js';
 import { toJson } from '../../store/codec.js';
 import type { PersonalDataProvider } from '../provider.js';
 import { affected, iso } from './dates.js';
@@ -23,7 +24,9 @@ export const auditProvider: PersonalDataProvider = {
     const rows = await ex
       .selectFrom('audit_events')
       .selectAll()
-      .where((eb) => eb.or([eb('actor_id', '=', s.userId), eb('target_id', '=', s.userId)]))
+      .where((eb) =>
+        eb.or([eb('actor_id', '=', s.userId), eb('target_id', 'in', [s.userId, signInAttemptKey(s.email)])]),
+      )
       .orderBy('occurred_at')
       .orderBy('id')
       .execute();
@@ -31,7 +34,7 @@ export const auditProvider: PersonalDataProvider = {
       const self = r.actor_id === s.userId;
       // What another user did to this account is listed without their address or device; what this user
       // did to someone else is listed without that someone.
-      const aboutSelf = r.target_id === null || r.target_id === s.userId;
+      const aboutSelf = r.target_id === null || r.target_id === s.userId || r.target_type === 'email';
       return {
         id: r.id,
         occurred_at: iso(r.occurred_at),
