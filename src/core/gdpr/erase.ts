@@ -13,7 +13,7 @@ import { users } from '../store/repos/users.js';
 import type { Executor } from '../store/store.js';
 import type { ProviderDeps } from './provider.js';
 import { ERASE_ORDER } from './registry.js';
-import { type DataSubject, loadSubject } from './subject.js';
+import { type DataSubject, loadSubject, PSEUDONYM_PEPPER } from './subject.js';
 
 export type EraseDeps = ProviderDeps & Pick<Deps, 'peppers'>;
 
@@ -65,6 +65,9 @@ export async function executeErasure(
   ctx: RequestContext,
   opts: { requestId?: string | undefined } = {},
 ): Promise<ErasureOutcome> {
+  // The pepper is read (or made, on first use) through the database itself: before the transaction, which on
+  // SQLite holds the only write lock the pepper's first insert would wait for.
+  await deps.peppers.get(PSEUDONYM_PEPPER);
   return deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
     const subject = await loadSubject(tx, deps, userId);
