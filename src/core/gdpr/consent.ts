@@ -200,7 +200,8 @@ async function append(
           source: row.source,
         },
       },
-      now,
+      // The row's own instant, so the audit trail orders grants and withdrawals as the history does.
+      row.recordedAt,
     );
     return { row, changed: true };
   });
