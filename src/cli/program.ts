@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { JANUA_VERSION } from '../core/version.js';
 import { registerAdmin } from './commands/admin.js';
+import { registerAudit } from './commands/audit.js';
 import { registerCron } from './commands/cron.js';
 import { registerDb } from './commands/db.js';
 import { registerGdpr } from './commands/gdpr.js';
@@ -44,6 +45,7 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
   registerWebhooksReplay(registerWebhooks(program, io), io);
   registerMigrate(program, io, signals);
   registerGdpr(program, io);
+  registerAudit(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

@@ -24,6 +24,7 @@ import { requestId } from './request-id.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { authFlowRoutes } from './routes/auth-flows.js';
+import { complianceConsentRoutes } from './routes/compliance-consent.js';
 import { complianceDeletionRoutes } from './routes/compliance-deletion.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -194,5 +195,6 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(complianceDeletionRoutes, { prefix: '/api/v1', deps });
   await app.register(webhookDeliveryRoutes, { prefix: '/api/v1', deps });
   await app.register(webhookReplayRoutes, { prefix: '/api/v1', deps });
+  await app.register(complianceConsentRoutes, { prefix: '/api/v1', deps });
   return app;
 }

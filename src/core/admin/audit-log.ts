@@ -1,6 +1,7 @@
 /**
  * The audit trail as the admin API and operators read it: `GET /api/v1/admin/activity` and
- * `GET /api/v1/audit-logs` are both this one query.
+ * `GET /api/v1/audit-logs` are both this one query; `GET /api/v1/audit-logs/export` and `janua audit export`
+ * stream it (`streamAuditEvents`).
  */
 import type { Deps } from '../deps.js';
 import { validation } from '../errors.js';
@@ -14,6 +15,8 @@ export interface AuditQuery {
   action?: string | undefined;
   actorId?: string | undefined;
   targetId?: string | undefined;
+  /** Events where this id is the actor or the target (a user id, or an erased user's pseudonym). */
+  userId?: string | undefined;
   outcome?: 'success' | 'failure' | undefined;
   since?: Date | undefined;
   until?: Date | undefined;
@@ -65,6 +68,7 @@ function toFilter(q: AuditQuery): AuditFilter {
   const f: AuditFilter = {
     actorId: q.actorId,
     targetId: q.targetId,
+    userId: q.userId,
     outcome: q.outcome,
     since: q.since,
     until: q.until,
@@ -92,4 +96,31 @@ export async function listAuditEvents(deps: Pick<Deps, 'store'>, q: AuditQuery):
     (page - 1) * perPage,
   );
   return { items: rows.map(presentAuditEvent), total, page, per_page: perPage };
+}
+
+/** Rows per keyset batch of the export: memory stays flat whatever the table size. */
+export const EXPORT_BATCH = 1000;
+
+/**
+ * Every audit event matching `q` (page and perPage ignored), oldest first, as an async generator reading
+ * batches of `batch` rows by keyset (occurred_at, id). The filter is checked (since < until) before the
+ * first row is read, so a caller can still answer 422 before it starts writing.
+ */
+export function streamAuditEvents(
+  deps: Pick<Deps, 'store'>,
+  q: AuditQuery,
+  batch = EXPORT_BATCH,
+): AsyncGenerator<PublicAuditEvent> {
+  const f = toFilter(q);
+  const size = Math.max(1, Math.trunc(batch));
+  return (async function* () {
+    let after: { occurredAt: Date; id: string } | null = null;
+    for (;;) {
+      const rows = await auditEvents.after(deps.store.db, deps.store.dialect, f, after, size);
+      for (const e of rows) yield presentAuditEvent(e);
+      if (rows.length < size) return;
+      const last = rows[rows.length - 1]!;
+      after = { occurredAt: last.occurredAt, id: last.id };
+    }
+  })();
 }
