@@ -26,6 +26,7 @@ import { authRoutes } from './routes/auth.js';
 import { authFlowRoutes } from './routes/auth-flows.js';
 import { complianceConsentRoutes } from './routes/compliance-consent.js';
 import { complianceDeletionRoutes } from './routes/compliance-deletion.js';
+import { complianceExportRoutes } from './routes/compliance-export.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { mfaRoutes } from './routes/mfa.js';
@@ -193,6 +194,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(passkeyRoutes, { prefix: '/api/v1/passkeys', deps });
   await app.register(webhookRoutes, { prefix: '/api/v1', deps });
   await app.register(complianceDeletionRoutes, { prefix: '/api/v1', deps });
+  await app.register(complianceExportRoutes, { prefix: '/api/v1', deps });
   await app.register(webhookDeliveryRoutes, { prefix: '/api/v1', deps });
   await app.register(webhookReplayRoutes, { prefix: '/api/v1', deps });
   await app.register(complianceConsentRoutes, { prefix: '/api/v1', deps });

@@ -5,6 +5,7 @@
  */
 import { emailFlowJob } from '../auth/flows/requests.js';
 import type { Deps } from '../deps.js';
+import { exportJobKind } from '../gdpr/exports.js';
 import { mailSendKind } from '../mail/send-job.js';
 import { webhookDeliverKind } from '../webhooks/deliver-job.js';
 import { webhookFanout } from '../webhooks/fanout.js';
@@ -12,7 +13,7 @@ import type { JobKind } from './kinds.js';
 import type { EventConsumer } from './outbox-drain.js';
 
 export function jobKinds(deps: Deps): JobKind[] {
-  return [mailSendKind(deps), emailFlowJob(deps), webhookDeliverKind(deps)];
+  return [mailSendKind(deps), emailFlowJob(deps), webhookDeliverKind(deps), exportJobKind(deps)];
 }
 
 export function eventConsumers(deps: Deps): EventConsumer[] {

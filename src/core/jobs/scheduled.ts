@@ -7,6 +7,7 @@ import type { JanuaConfig } from '../config/schema.js';
 import type { Deps } from '../deps.js';
 import { SYSTEM_CONTEXT } from '../events/events.js';
 import { eraseDue } from '../gdpr/erasure-requests.js';
+import { cleanupExports } from '../gdpr/exports.js';
 import { ensureKeys, JWKS_MAX_AGE_S, JWKS_STALE_S, listKeys, pruneKeys, rotateKeys } from '../keys/keys.js';
 import { cleanupMail } from '../mail/service.js';
 import {
@@ -162,6 +163,13 @@ export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
     (d, now, signal) =>
       cleanupWebhookDeliveries(d.store.db, now, d.config.webhookDeliveryRetentionDays, signal),
     (d) => `webhook deliveries older than ${d.config.webhookDeliveryRetentionDays} days`,
+  ),
+  cleanup(
+    'cleanup.exports',
+    'cronCleanupExports',
+    'Delete data-export archives whose download link (GDPR_EXPORT_LINK_HOURS) has expired',
+    (d, now, signal) => cleanupExports(d.store.db, now, signal),
+    () => 'expired data-export archives',
   ),
   {
     name: 'gdpr.erase-due',
