@@ -1,5 +1,6 @@
 /**
- * Erasure end to end on the spawned daemon, on every dialect: a user asks for erasure over HTTP (confirming
+ * Export and erasure end to end on the spawned daemon, on every dialect. Export: a user queues one over HTTP,
+ * the daemon's own job workers build it, and the user downloads the archive. Erasure: a user asks for erasure over HTTP (confirming
  * with their password), sees the request, and `janua cron run gdpr.erase-due` — the job a system cron or a
  * Kubernetes CronJob runs — executes it once due (GDPR_ERASURE_GRACE_DAYS=0 here): the user's token and
  * password stop working, the database holds no row with their email or name, the audit trail keeps its rows
@@ -16,6 +17,7 @@ import {
   type Call,
   DATA_TABLES,
   e2eDaemon,
+  eventually,
   PASSWORD,
   signUp,
   uniqueEmail,
@@ -24,7 +26,7 @@ import {
 const DELETION = '/api/v1/compliance/data-deletion';
 
 for (const dialect of dialects()) {
-  describe(`e2e GDPR erasure (${dialect})`, () => {
+  describe(`e2e GDPR export and erasure (${dialect})`, () => {
     let d: Daemon;
     let call: Call;
     let store: Store;
@@ -36,7 +38,32 @@ for (const dialect of dialects()) {
       },
     );
 
-    test('request over HTTP, executed by janua cron run gdpr.erase-due; nothing of the user remains', async () => {
+    test('export over HTTP: the daemon’s workers build it, the user downloads it, another user cannot', async () => {
+      const email = uniqueEmail('export-me');
+      const me = await signUp(call, email, { first_name: 'Ximena' });
+      const other = await signUp(call, uniqueEmail('nosy'));
+      const r = await call('POST', '/api/v1/compliance/data-export', {
+        token: me.access_token,
+        body: { format: 'json' },
+      });
+      assert.equal(r.status, 202, r.text);
+      const done = await eventually('the export to complete', 15_000, async () => {
+        const s = await call('GET', `/api/v1/compliance/data-export/${r.body.id}`, {
+          token: me.access_token,
+        });
+        return s.body.status === 'completed' ? s.body : undefined;
+      });
+      const d = await call('GET', done.download_url, { token: me.access_token });
+      assert.equal(d.status, 200, d.text);
+      assert.equal(d.headers['content-type'], 'application/json');
+      assert.equal(d.body.data.profile.email, email);
+      assert.equal(d.body.data.profile.first_name, 'Ximena');
+      assert.ok(d.body.data.sessions.length >= 1);
+      const nosy = await call('GET', done.download_url, { token: other.access_token });
+      assertError(nosy, 404, 'NOT_FOUND_ERROR');
+    });
+
+    test('erasure requested over HTTP, executed by janua cron run gdpr.erase-due; nothing of the user remains', async () => {
       const email = uniqueEmail('erase-me');
       const me = await signUp(call, email, { first_name: 'Wilhelmina', last_name: 'Quarrington' });
       const other = await signUp(call, uniqueEmail('stays'), { first_name: 'Otto' });
