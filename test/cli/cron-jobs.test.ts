@@ -20,6 +20,8 @@ const JOB_NAMES = [
   'cleanup.jobs',
   'cleanup.mail',
   'cleanup.webhooks',
+  'cleanup.exports',
+  'gdpr.erase-due',
 ];
 
 for (const dialect of dialects()) {
