@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, unlinkSync, utimesSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { strFromU8, unzipSync } from 'fflate';
@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { signUp } from '../../src/core/auth/service.js';
 import { loadConfig } from '../../src/core/config/load.js';
 import { type Container, createContainer } from '../../src/core/container.js';
+import { userIdsInOrder } from '../../src/core/gdpr/all-users.js';
 import { ensureKeys } from '../../src/core/keys/keys.js';
 import { createTestDatabase, dialects, type TestDatabase, tempDir } from '../helpers/db.js';
 import { newMasterKey, runCli } from '../helpers/janua.js';
@@ -167,6 +168,34 @@ for (const dialect of dialects()) {
       assert.equal(statSync(join(out, `${ids[1]}.zip`)).mtimeMs, past.getTime());
       assert.equal(statSync(join(out, `${ids[2]}.zip`)).mtimeMs, untouched);
       assert.equal((await exportAudits(ids[0])).length, ids[0] === annId ? 4 : 2);
+    });
+
+    test('--all-users goes on past a failed user, exits 3, and a re-run retries it', async () => {
+      const out = join(dir.path, 'all', 'nested');
+      const bad = join(out, `${ids[1]}.zip`);
+      unlinkSync(bad);
+      symlinkSync(bad, bad); // a loop: stat fails with ELOOP, neither "exists" nor writable
+      const r = await cli(['--all-users', '--out', out]);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stdout, new RegExp(`^failed ${ids[1]}: .*ELOOP`, 'm'));
+      assert.match(r.stdout, new RegExp(`^skipped ${ids[2]} \\(exists\\)$`, 'm'), 'went on after it');
+      assert.match(r.stdout, /0 exported, 2 skipped, 1 failed/);
+      assert.match(r.stderr, /1 user\(s\) failed/);
+      unlinkSync(bad);
+      const retry = await cli(['--all-users', '--out', out, '--json']);
+      assert.equal(retry.code, 0, retry.stderr);
+      const s = JSON.parse(retry.stdout);
+      assert.deepEqual([s.exported, s.skipped, s.failed], [1, 2, 0]);
+      assert.equal(s.items.find((i: { outcome: string }) => i.outcome === 'exported').user_id, ids[1]);
+    });
+
+    test('userIdsInOrder pages by keyset across page boundaries', async () => {
+      const seen: string[] = [];
+      for await (const id of userIdsInOrder(c, 2)) seen.push(id);
+      assert.deepEqual(seen, ids);
+      const exact: string[] = [];
+      for await (const id of userIdsInOrder(c, 3)) exact.push(id);
+      assert.deepEqual(exact, ids, 'a last page exactly full ends with an empty page');
     });
   });
 }

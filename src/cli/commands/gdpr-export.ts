@@ -105,6 +105,26 @@ async function exportOne(c: Container, io: Io, who: string, o: ExportOpts): Prom
   );
 }
 
+/** One user of an --all-users run; any failure (deleted meanwhile, an unreadable path, a full disk) is its item. */
+async function exportToDir(
+  c: Container,
+  userId: string,
+  file: string,
+  format: ExportFormat,
+): Promise<ExportItem> {
+  try {
+    if (await exists(file)) return { user_id: userId, outcome: 'skipped', file };
+    const archive = await archiveOf(c, userId, format);
+    await writeAtomically(file, archive.bytes);
+    const facts = { format, sha256: archive.sha256, bytes: archive.bytes.length };
+    await auditExport(c, userId, facts, CLI_CONTEXT);
+    return { user_id: userId, outcome: 'exported', file, bytes: facts.bytes, sha256: facts.sha256 };
+  } catch (e) {
+    // One user's failure must not stop the others; it is reported, and a re-run retries it.
+    return { user_id: userId, outcome: 'failed', reason: (e as Error).message };
+  }
+}
+
 async function exportAll(c: Container, io: Io, o: ExportOpts): Promise<ExitWith | undefined> {
   const dir = resolve(io.cwd, o.out!);
   await mkdir(dir, { recursive: true });
@@ -120,20 +140,7 @@ async function exportAll(c: Container, io: Io, o: ExportOpts): Promise<ExitWith 
   try {
     for await (const userId of userIdsInOrder(c)) {
       const file = join(dir, `${userId}.${o.format}`);
-      let it: ExportItem;
-      if (await exists(file)) it = { user_id: userId, outcome: 'skipped', file };
-      else {
-        try {
-          const archive = await archiveOf(c, userId, o.format);
-          await writeAtomically(file, archive.bytes);
-          const facts = { format: o.format, sha256: archive.sha256, bytes: archive.bytes.length };
-          await auditExport(c, userId, facts, CLI_CONTEXT);
-          it = { user_id: userId, outcome: 'exported', file, bytes: facts.bytes, sha256: facts.sha256 };
-        } catch (e) {
-          // One user's failure (deleted meanwhile, disk hiccup) must not stop the others; it is reported.
-          it = { user_id: userId, outcome: 'failed', reason: (e as Error).message };
-        }
-      }
+      const it = await exportToDir(c, userId, file, o.format);
       counts[it.outcome]++;
       view.item(it);
       if (o.json) items.push(it);
