@@ -5,6 +5,7 @@ import { registerAudit } from './commands/audit.js';
 import { registerCron } from './commands/cron.js';
 import { registerDb } from './commands/db.js';
 import { registerGdpr } from './commands/gdpr.js';
+import { registerGdprExport } from './commands/gdpr-export.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMail } from './commands/mail.js';
@@ -44,7 +45,7 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
   registerMail(program, io);
   registerWebhooksReplay(registerWebhooks(program, io), io);
   registerMigrate(program, io, signals);
-  registerGdpr(program, io);
+  registerGdprExport(registerGdpr(program, io), io);
   registerAudit(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
