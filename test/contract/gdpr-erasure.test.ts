@@ -15,6 +15,7 @@ import { collectUserData, PROVIDERS } from '../../src/core/gdpr/registry.js';
 import { pseudonymOf } from '../../src/core/gdpr/subject.js';
 import { isMfaRequired } from '../../src/core/mfa/challenge.js';
 import { allTables } from '../../src/core/store/introspect.js';
+import { insertGdprRequest } from '../../src/core/store/repos/gdpr-requests.js';
 import { GOOD_PASSWORD, testContainer } from '../helpers/app.js';
 import { dialects } from '../helpers/db.js';
 import {
@@ -63,27 +64,19 @@ for (const dialect of dialects()) {
       });
       bystander = await seedPerson(t.c, { first: 'Bruno', last: 'Bystrom', ip: '192.0.2.99', orgOwner: org });
       await runEmailFlows(t.c);
-      await t.c.store.db
-        .insertInto('gdpr_requests')
-        .values({
+      await insertGdprRequest(
+        t.c.store.db,
+        {
           id: randomUUID(),
           kind: 'export',
-          user_id: victim.id,
+          userId: victim.id,
           status: 'completed',
-          requested_by: victim.id,
-          requested_by_type: 'user',
-          reason: null,
+          requestedBy: victim.id,
+          requestedByType: 'user',
           format: 'zip',
-          due_at: null,
-          expires_at: null,
-          job_id: null,
-          last_error: null,
-          created_at: t.clock.now(),
-          updated_at: t.clock.now(),
-          completed_at: t.clock.now(),
-          cancelled_at: null,
-        })
-        .execute();
+        },
+        t.clock.now(),
+      );
       await drainOutbox(t.c);
       tables = (await allTables(t.c.store)).map((x) => x.name);
     });
@@ -165,27 +158,11 @@ for (const dialect of dialects()) {
       await assert.rejects(executeErasure(t.c, victim.id, CLI_CONTEXT), { code: 'NOT_FOUND_ERROR' });
       const id = randomUUID();
       const now = t.clock.now();
-      await t.c.store.db
-        .insertInto('gdpr_requests')
-        .values({
-          id,
-          kind: 'erasure',
-          user_id: victim.id,
-          status: 'pending',
-          requested_by: null,
-          requested_by_type: 'cli',
-          reason: null,
-          format: null,
-          due_at: now,
-          expires_at: null,
-          job_id: null,
-          last_error: null,
-          created_at: now,
-          updated_at: now,
-          completed_at: null,
-          cancelled_at: null,
-        })
-        .execute();
+      await insertGdprRequest(
+        t.c.store.db,
+        { id, kind: 'erasure', userId: victim.id, requestedBy: null, requestedByType: 'cli', dueAt: now },
+        now,
+      );
       const r = await executeErasure(t.c, victim.id, CLI_CONTEXT, { requestId: id });
       assert.deepEqual(r, { erased: false, receipt: null });
       const receipts = await t.c.store.db.selectFrom('deletion_receipts').selectAll().execute();

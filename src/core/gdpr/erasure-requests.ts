@@ -12,6 +12,7 @@ import { audit, type RequestContext } from '../events/events.js';
 import { checkRecentOrPassword } from '../mfa/enroll.js';
 import { isUniqueViolation } from '../orgs/service.js';
 import { toDate, toDateOrNull } from '../store/codec.js';
+import { insertGdprRequest } from '../store/repos/gdpr-requests.js';
 import type { Session } from '../store/repos/sessions.js';
 import type { GdprRequestsTable } from '../store/schema.js';
 import { isPrivileged, requireAdmin, requireSelfOrAdmin } from '../users/admin-access.js';
@@ -97,29 +98,21 @@ export async function requestErasure(
     await deps.store.transaction(async (tx) => {
       const blocker = await erasureBlocker(tx, { userId: user.id, email: user.email });
       if (blocker) throw conflict(`The account cannot be erased: ${blocker}`);
-      await tx
-        .insertInto('gdpr_requests')
-        .values({
+      await insertGdprRequest(
+        tx,
+        {
           id,
           kind: 'erasure',
-          user_id: user.id,
-          status: 'pending',
-          requested_by: ctx.actorId ?? null,
-          requested_by_type: ctx.actorType ?? 'user',
+          userId: user.id,
+          requestedBy: ctx.actorId ?? null,
+          requestedByType: ctx.actorType ?? 'user',
           reason,
-          format: null,
-          due_at: input.immediate
+          dueAt: input.immediate
             ? now
             : new Date(now.getTime() + deps.config.gdprErasureGraceDays * 86_400_000),
-          expires_at: null,
-          job_id: null,
-          last_error: null,
-          created_at: now,
-          updated_at: now,
-          completed_at: null,
-          cancelled_at: null,
-        })
-        .execute();
+        },
+        now,
+      );
       await audit(
         tx,
         ctx,
@@ -146,8 +139,9 @@ async function getRequest(deps: Pick<Deps, 'store'>, id: string): Promise<Public
     .selectFrom('gdpr_requests')
     .selectAll()
     .where('id', '=', id)
+    .where('kind', '=', 'erasure')
     .executeTakeFirst();
-  if (!r || r.kind !== 'erasure') throw notFound(`Erasure request ${id} not found`);
+  if (!r) throw notFound(`Erasure request ${id} not found`);
   return present(r);
 }
 

@@ -16,6 +16,7 @@ import { enqueue } from '../jobs/queue.js';
 import { isUniqueViolation } from '../orgs/service.js';
 import { toDate, toDateOrNull } from '../store/codec.js';
 import { deletePicked } from '../store/repos/delete-picked.js';
+import { insertGdprRequest } from '../store/repos/gdpr-requests.js';
 import type { GdprRequestsTable } from '../store/schema.js';
 import type { Executor } from '../store/store.js';
 import { isPrivileged, requireSelfOrAdmin } from '../users/admin-access.js';
@@ -80,27 +81,18 @@ export async function requestExport(
   const id = randomUUID();
   try {
     await deps.store.transaction(async (tx) => {
-      await tx
-        .insertInto('gdpr_requests')
-        .values({
+      await insertGdprRequest(
+        tx,
+        {
           id,
           kind: 'export',
-          user_id: user.id,
-          status: 'pending',
-          requested_by: ctx.actorId ?? null,
-          requested_by_type: ctx.actorType ?? 'user',
-          reason: null,
+          userId: user.id,
+          requestedBy: ctx.actorId ?? null,
+          requestedByType: ctx.actorType ?? 'user',
           format,
-          due_at: null,
-          expires_at: null,
-          job_id: null,
-          last_error: null,
-          created_at: now,
-          updated_at: now,
-          completed_at: null,
-          cancelled_at: null,
-        })
-        .execute();
+        },
+        now,
+      );
       const job = await enqueue(tx, deps, EXPORT_KIND, { request_id: id }, { maxAttempts: 5 });
       await tx.updateTable('gdpr_requests').set({ job_id: job.id }).where('id', '=', id).execute();
       await audit(
