@@ -8,6 +8,7 @@
 
 import { FLOWS_OPTIONS, type FlowsConfig } from './options-flows.js';
 import { GDPR_OPTIONS, type GdprConfig } from './options-gdpr.js';
+import { SSO_OPTIONS, type SsoConfig } from './options-sso.js';
 import { JOB_OPTIONS } from './options-jobs.js';
 import { MAIL_OPTIONS, type MailConfig } from './options-mail.js';
 import { MFA_OPTIONS, type MfaConfig } from './options-mfa.js';
@@ -47,7 +48,8 @@ export interface JanuaConfig
     MigrateConfig,
     MfaConfig,
     WebauthnConfig,
-    GdprConfig {
+    GdprConfig,
+    SsoConfig {
   host: string;
   port: number;
   baseUrl: string;
@@ -130,4 +132,5 @@ export const OPTIONS: readonly OptionSpec[] = [
   ...MFA_OPTIONS,
   ...WEBAUTHN_OPTIONS,
   ...GDPR_OPTIONS,
+  ...SSO_OPTIONS,
 ];

@@ -18,4 +18,6 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'webhook_endpoints', key: 'id', column: 'secret_box', purpose: 'webhook-secret' },
   { table: 'webhook_endpoints', key: 'id', column: 'previous_secret_box', purpose: 'webhook-secret' },
   { table: 'mfa_totp_factors', key: 'user_id', column: 'seed_box', purpose: 'totp-seed' },
+  { table: 'sso_connections', key: 'id', column: 'sp_key_box', purpose: 'sso-sp-key' },
+  { table: 'sso_connections', key: 'id', column: 'sp_previous_key_box', purpose: 'sso-sp-key' },
 ];

@@ -80,7 +80,12 @@ export type DomainEventType =
   | 'organization.role.created'
   | 'organization.role.updated'
   | 'organization.role.deleted'
-  | 'webhook.endpoint.disabled';
+  | 'webhook.endpoint.disabled'
+  | 'sso.connection.created'
+  | 'sso.connection.updated'
+  | 'sso.connection.deleted'
+  | 'sso.signin.succeeded'
+  | 'sso.signin.failed';
 
 export interface DomainEvent {
   type: DomainEventType;

@@ -21,6 +21,7 @@ export const BUILT_IN_ROLES = {
     'users:write',
     'audit:read',
     'webhooks:*',
+    'sso:*',
   ],
   member: ['organization:read', 'members:read', 'roles:read', 'users:read'],
   viewer: ['organization:read', 'members:read'],
@@ -51,6 +52,8 @@ export const KNOWN_PERMISSIONS = [
   'owners:manage',
   'webhooks:read',
   'webhooks:write',
+  'sso:read',
+  'sso:write',
 ] as const;
 
 export const PERMISSION_PATTERN = /^(\*|(\*|[a-z][a-z_]*):(\*|[a-z][a-z_]*))$/;

@@ -4,6 +4,7 @@
  * every row through ./codec.ts. Core code above the repositories never sees a 0/1 or a date string.
  */
 import type { ColumnType, Generated } from 'kysely';
+import type { SsoTables } from './schema-sso.js';
 
 export type Ts = ColumnType<Date | number | string, Date, Date>;
 export type TsNull = ColumnType<Date | number | string | null, Date | null | undefined, Date | null>;
@@ -437,7 +438,7 @@ export interface ConsentRecordsTable {
   recorded_at: Ts;
 }
 
-export interface Database {
+export interface Database extends SsoTables {
   organizations: OrganizationsTable;
   organization_roles: OrganizationRolesTable;
   organization_members: OrganizationMembersTable;

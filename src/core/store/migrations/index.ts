@@ -9,6 +9,7 @@ import { m0008 } from './0008_imports.js';
 import { m0009 } from './0009_mfa.js';
 import { m0010 } from './0010_passkeys.js';
 import { m0011 } from './0011_compliance.js';
+import { m0012 } from './0012_sso.js';
 import type { Migration } from './types.js';
 
 /** Append-only: never edit a released migration (its checksum is recorded); add the next version. */
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m0009,
   m0010,
   m0011,
+  m0012,
 ];
