@@ -35,6 +35,8 @@ import { passkeyRoutes } from './routes/passkeys.js';
 import { rbacRoutes } from './routes/rbac.js';
 import { roleRoutes } from './routes/roles.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { ssoRoutes } from './routes/sso.js';
+import { ssoFlowRoutes } from './routes/sso-flow.js';
 import { userRoutes } from './routes/users.js';
 import { webhookDeliveryRoutes } from './routes/webhook-deliveries.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -198,5 +200,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(webhookDeliveryRoutes, { prefix: '/api/v1', deps });
   await app.register(webhookReplayRoutes, { prefix: '/api/v1', deps });
   await app.register(complianceConsentRoutes, { prefix: '/api/v1', deps });
+  await app.register(ssoRoutes, { prefix: '/api/v1', deps });
+  await app.register(ssoFlowRoutes, { prefix: '/api/v1', deps });
   return app;
 }

@@ -23,6 +23,7 @@ const NOT_PERSONAL: Record<string, string> = {
   'deletion_receipts.subject': 'already the pseudonym (the receipt holds no personal data)',
   'janua_schema_migrations.name': 'a migration name',
   'leases.name': 'a scheduled job’s lease name',
+  'sso_connections.name': 'an SSO connection’s label',
 };
 
 for (const dialect of dialects()) {

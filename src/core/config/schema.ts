@@ -8,7 +8,6 @@
 
 import { FLOWS_OPTIONS, type FlowsConfig } from './options-flows.js';
 import { GDPR_OPTIONS, type GdprConfig } from './options-gdpr.js';
-import { SSO_OPTIONS, type SsoConfig } from './options-sso.js';
 import { JOB_OPTIONS } from './options-jobs.js';
 import { MAIL_OPTIONS, type MailConfig } from './options-mail.js';
 import { MFA_OPTIONS, type MfaConfig } from './options-mfa.js';
@@ -18,6 +17,7 @@ import { OPS_OPTIONS } from './options-ops.js';
 import { PASSWORD_OPTIONS } from './options-passwords.js';
 import { SERVER_OPTIONS } from './options-server.js';
 import { SESSION_OPTIONS } from './options-sessions.js';
+import { SSO_OPTIONS, type SsoConfig } from './options-sso.js';
 import { TOKEN_OPTIONS } from './options-tokens.js';
 import { WEBAUTHN_OPTIONS, type WebauthnConfig } from './options-webauthn.js';
 import { WEBHOOK_OPTIONS, type WebhooksConfig } from './options-webhooks.js';

@@ -13,6 +13,7 @@ import {
   profileProvider,
   sessionsProvider,
   signInAttemptsProvider,
+  signInCodesProvider,
 } from './providers/account.js';
 import { consentProvider, importsProvider, requestsProvider } from './providers/compliance.js';
 import { mfaProvider, passkeysProvider } from './providers/factors.js';
@@ -29,6 +30,7 @@ export const PROVIDERS: readonly PersonalDataProvider[] = [
   passkeysProvider,
   identitiesProvider,
   emailLinksProvider,
+  signInCodesProvider,
   signInAttemptsProvider,
   consentProvider,
   auditProvider,
@@ -51,6 +53,7 @@ export const ERASE_ORDER: readonly PersonalDataProvider[] = [
   importsProvider,
   organizationsProvider,
   emailLinksProvider,
+  signInCodesProvider,
   signInAttemptsProvider,
   identitiesProvider,
   mfaProvider,

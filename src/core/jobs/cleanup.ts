@@ -76,7 +76,24 @@ export async function cleanupSessions(ex: Executor, now: Date, signal?: AbortSig
       deletePicked(ex, 'webauthn_challenges', 'id', (q) => q.where('expires_at', '<', expired).limit(limit)),
     signal,
   );
-  return byExpiry + byRevocation + tokens + links + challenges + ceremonies;
+  // SSO: AuthnRequests past their answer window, replay-cache ids whose assertion could no longer be
+  // accepted anyway, and one-time codes past their 60 s.
+  const sso = await Promise.all(
+    (['sso_requests', 'auth_codes'] as const).map((table) =>
+      inBatches(
+        (limit) => deletePicked(ex, table, 'id', (q) => q.where('expires_at', '<', expired).limit(limit)),
+        signal,
+      ),
+    ),
+  );
+  const replay = await inBatches(
+    (limit) =>
+      deletePicked(ex, 'saml_assertion_ids', 'assertion_id', (q) =>
+        q.where('expires_at', '<', expired).limit(limit),
+      ),
+    signal,
+  );
+  return byExpiry + byRevocation + tokens + links + challenges + ceremonies + sso[0]! + sso[1]! + replay;
 }
 
 /**

@@ -10,6 +10,7 @@ import { eraseDue } from '../gdpr/erasure-requests.js';
 import { cleanupExports } from '../gdpr/exports.js';
 import { ensureKeys, JWKS_MAX_AGE_S, JWKS_STALE_S, listKeys, pruneKeys, rotateKeys } from '../keys/keys.js';
 import { cleanupMail } from '../mail/service.js';
+import { refreshAllMetadata } from '../sso/metadata.js';
 import {
   cleanupAttempts,
   cleanupAudit,
@@ -90,6 +91,15 @@ function cleanup(
 }
 
 export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
+  {
+    name: 'sso.metadata-refresh',
+    description: 'Fetch the IdP metadata of SSO connections configured by URL again (certificate roll-over)',
+    scheduleKey: 'cronSsoMetadataRefresh',
+    async run(deps, signal) {
+      const r = await refreshAllMetadata(deps, signal);
+      return { rows: r.refreshed, detail: `refreshed ${r.refreshed} connection(s), ${r.failed} failed` };
+    },
+  },
   {
     name: 'keys.rotate',
     description: 'Rotate the signing key when the active one is JWT_KEY_ROTATION_DAYS old',

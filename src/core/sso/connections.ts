@@ -383,3 +383,14 @@ export async function connectionOfOrg(
   if (!c) throw connectionNotFound();
   return c;
 }
+
+/** The connection whose SP metadata `id` asks for (public): a connection id, or an organization's newest. */
+export async function connectionForMetadata(deps: Pick<Deps, 'store'>, id: string): Promise<SsoConnection> {
+  const key = id.toLowerCase();
+  if (!UUID_PATTERN.test(key)) throw connectionNotFound();
+  const c =
+    (await ssoConnections.findById(deps.store.db, key)) ??
+    (await ssoConnections.listByOrg(deps.store.db, key))[0];
+  if (!c) throw connectionNotFound();
+  return c;
+}

@@ -163,3 +163,23 @@ export async function orgOwnsEmailDomain(
   const d = await ssoDomains.find(deps.store.db, domain);
   return !!d?.verifiedAt && d.organizationId === organizationId;
 }
+
+/**
+ * The SDK's `allowed_domains` of a configuration: each domain is claimed for the organization (verified at
+ * once when a platform admin names it — they answer for it — else pending its DNS record). A domain the
+ * organization already holds is left as it is; one another organization holds is a conflict.
+ */
+export async function claimDomains(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  actor: Actor,
+  orgId: string,
+  domains: readonly string[],
+  ctx: RequestContext,
+): Promise<void> {
+  for (const raw of domains) {
+    const domain = normalizeDomain(raw);
+    const held = await ssoDomains.find(deps.store.db, domain);
+    if (held?.organizationId === orgId) continue;
+    await addDomain(deps, actor, orgId, domain, { verified: actor.isAdmin }, ctx);
+  }
+}

@@ -183,3 +183,28 @@ export const identitiesProvider: PersonalDataProvider = {
     );
   },
 };
+
+export const signInCodesProvider: PersonalDataProvider = {
+  name: 'sign_in_codes',
+  description:
+    'One-time codes of browser sign-ins (SSO) sent back to an app (when, where to; never the code)',
+  covers: ['auth_codes.user_id'],
+  async export(ex, s) {
+    const rows = await ex
+      .selectFrom('auth_codes')
+      .select(['method', 'redirect_uri', 'created_at', 'expires_at', 'consumed_at'])
+      .where('user_id', '=', s.userId)
+      .orderBy('created_at')
+      .execute();
+    return rows.map((r) => ({
+      method: r.method,
+      redirect_uri: r.redirect_uri,
+      created_at: iso(r.created_at),
+      expires_at: iso(r.expires_at),
+      consumed_at: iso(r.consumed_at),
+    }));
+  },
+  async erase(tx, s) {
+    return affected(await tx.deleteFrom('auth_codes').where('user_id', '=', s.userId).executeTakeFirst());
+  },
+};
