@@ -1,7 +1,7 @@
 /** TypeBox schemas of /api/v1/sso (the configuration object follows the original SDK's; see API.md). */
 import { type Static, Type } from 'typebox';
 import { PROVIDERS } from '../../core/sso/connections.js';
-import { Nullable } from '../schemas.js';
+import { MultilineText, Nullable } from '../schemas.js';
 
 const Uuid = Type.String({ format: 'uuid', description: 'A UUID; anything else is answered 422' });
 const DateTime = Type.String({ format: 'date-time' });
@@ -23,7 +23,7 @@ const Mapping = Type.Object(
   },
 );
 
-const Certificate = Type.String({ minLength: 1, maxLength: 16384, description: 'PEM or base64 DER' });
+const Certificate = MultilineText({ minLength: 1, maxLength: 16384, description: 'PEM or base64 DER' });
 
 /** Create and update share the fields; create needs an IdP source (metadata URL, metadata XML, or fields). */
 const ConnectionFields = {
@@ -40,7 +40,7 @@ const ConnectionFields = {
   idp_metadata_url: Type.Optional(
     Type.String({ minLength: 1, maxLength: 2048, description: 'API.md spelling of saml_metadata_url' }),
   ),
-  saml_metadata_xml: Type.Optional(Type.String({ minLength: 1, maxLength: 4 * 1024 * 1024 })),
+  saml_metadata_xml: Type.Optional(MultilineText({ minLength: 1, maxLength: 4 * 1024 * 1024 })),
   saml_entity_id: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
   saml_sso_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
   saml_certificate: Type.Optional(Certificate),
@@ -148,7 +148,7 @@ export const InitiateResponse = Type.Object({
 export const TestBody = Type.Object(
   {
     configuration_id: Uuid,
-    saml_response: Type.Optional(Type.String({ minLength: 1, maxLength: 8 * 1024 * 1024 })),
+    saml_response: Type.Optional(MultilineText({ minLength: 1, maxLength: 8 * 1024 * 1024 })),
   },
   { additionalProperties: false },
 );
