@@ -4,7 +4,8 @@
  * XML comes from one template here so each test can bend one field (audience, destination, recipient,
  * issuer, times, InResponseTo); `raw` gives the unsigned XML and `signXml` signs any XML, for attack shapes.
  */
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
+import { encrypt } from '@authenio/xml-encryption';
 import * as samlify from 'samlify';
 import { SignedXml } from 'xml-crypto';
 import { generateSpKeyPair } from '../../src/core/sso/saml/keys.js';
@@ -66,6 +67,27 @@ function metadata(entityId: string, ssoUrl: string, certs: string[]): string {
     )
     .join('');
   return `<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${esc(entityId)}"><md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${kds}<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat><md:SingleSignOnService Binding="${REDIRECT}" Location="${esc(ssoUrl)}"/><md:SingleSignOnService Binding="${POST}" Location="${esc(ssoUrl)}"/></md:IDPSSODescriptor></md:EntityDescriptor>`;
+}
+
+/** Replaces the Assertion of `xml` by an EncryptedAssertion to `certPem` (AES-256-CBC, RSA-OAEP), signed or not. */
+export function encryptAssertion(xml: string, certPem: string): Promise<string> {
+  const m = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(xml);
+  if (!m) throw new Error('no assertion');
+  return new Promise((resolve, reject) =>
+    encrypt(
+      m[0],
+      {
+        rsa_pub: new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        pem: certPem,
+        encryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#aes256-cbc',
+        keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
+      },
+      (err, out) =>
+        err || !out
+          ? reject(err ?? new Error('nothing encrypted'))
+          : resolve(xml.replace(m[0], `<saml:EncryptedAssertion>${out}</saml:EncryptedAssertion>`)),
+    ),
+  );
 }
 
 export async function createTestIdp(opts: { entityId?: string; ssoUrl?: string } = {}): Promise<TestIdp> {

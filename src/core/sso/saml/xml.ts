@@ -50,7 +50,7 @@ export function parseStrict(xml: string): Document {
       'comment',
       'The message contains an XML comment; comments inside values are a known attack, so none are accepted',
     );
-  const body = xml.replace(/^\uFEFF?\s*<\?xml[^?]*\?>/, '');
+  const body = xml.replace(/^\uFEFF?\s*<\?xml\s[^?]*\?>/, '');
   if (body.includes('<?'))
     refuse('comment', 'The message contains a processing instruction; none are accepted');
   const problems: string[] = [];
