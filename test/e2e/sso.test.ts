@@ -38,7 +38,9 @@ async function metadataServer(
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}/metadata`,
-    set: (x) => void (xml = x),
+    set: (x) => {
+      xml = x;
+    },
     close: () => server.close(),
     server,
   };
