@@ -13,6 +13,7 @@ import { registerMigrate } from './commands/migrate.js';
 import { registerOrgs } from './commands/orgs.js';
 import { registerRoles } from './commands/roles.js';
 import { registerServe, type ServeSignals } from './commands/serve.js';
+import { registerSso } from './commands/sso.js';
 import { registerUsers } from './commands/users.js';
 import { registerWebhooks } from './commands/webhooks.js';
 import { registerWebhooksReplay } from './commands/webhooks-replay.js';
@@ -46,6 +47,7 @@ export function buildProgram(io: Io, signals: ServeSignals): Command {
   registerWebhooksReplay(registerWebhooks(program, io), io);
   registerMigrate(program, io, signals);
   registerGdprExport(registerGdpr(program, io), io);
+  registerSso(program, io);
   registerAudit(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();

@@ -10,7 +10,7 @@ import { forbidden, isJanuaError, notFound, validation } from '../errors.js';
 import { audit, emit, type RequestContext } from '../events/events.js';
 import { type Actor, requireOrgPermission, UUID_PATTERN } from '../rbac/access.js';
 import { isBuiltInRole } from '../rbac/permissions.js';
-import { orgRoles } from '../store/repos/organizations.js';
+import { organizations, orgRoles } from '../store/repos/organizations.js';
 import {
   type AttributeMapping,
   type ConnectionPatch,
@@ -18,9 +18,10 @@ import {
   ssoConnections,
 } from '../store/repos/sso-connections.js';
 import type { Executor } from '../store/store.js';
+import { PROVIDER_DEFAULTS } from './providers.js';
 import { checkMetadataUrl, fetchMetadata, fromMetadata, readMetadata } from './metadata.js';
-import { generateSpKeyPair } from './saml-api.js';
-import { normalizeCertificate, SP_KEY_PURPOSE } from './sp.js';
+import { buildSpMetadata, generateSpKeyPair } from './saml-api.js';
+import { normalizeCertificate, SP_KEY_PURPOSE, spConfigFor } from './sp.js';
 
 export type ConnectionDeps = Pick<Deps, 'store' | 'clock' | 'config' | 'box'>;
 export type SsoPermission = 'sso:read' | 'sso:write';
@@ -279,7 +280,7 @@ export async function createConnection(
         spPreviousKeyBox: null,
         spPreviousCertificate: null,
         spKeyRotatedAt: null,
-        attributeMapping: s.attributeMapping ?? {},
+        attributeMapping: s.attributeMapping ?? PROVIDER_DEFAULTS[s.provider ?? 'saml']?.mapping ?? {},
         groupRoles: s.groupRoles ?? {},
         defaultRole: s.defaultRole ?? 'member',
         jitProvisioning: s.jitProvisioning ?? true,
@@ -393,4 +394,28 @@ export async function connectionForMetadata(deps: Pick<Deps, 'store'>, id: strin
     (await ssoConnections.listByOrg(deps.store.db, key))[0];
   if (!c) throw connectionNotFound();
   return c;
+}
+
+/** A connection by its id, or by its organization (id or slug): its newest connection. For the CLI. */
+export async function findConnection(
+  deps: Pick<Deps, 'store'>,
+  actor: Actor,
+  ref: string,
+  permission: SsoPermission,
+): Promise<SsoConnection> {
+  try {
+    return await loadConnection(deps, actor, ref, permission);
+  } catch (err) {
+    if (!isJanuaError(err) || err.code !== 'NOT_FOUND_ERROR') throw err;
+    const org = UUID_PATTERN.test(ref)
+      ? await organizations.findById(deps.store.db, ref.toLowerCase())
+      : await organizations.findBySlug(deps.store.db, ref.toLowerCase());
+    if (!org) throw err;
+    return connectionOfOrg(deps, actor, org.id, permission);
+  }
+}
+
+/** The SP metadata XML of a connection (the route and `janua sso metadata` share it). */
+export function spMetadataOf(deps: Pick<Deps, 'config' | 'box'>, c: SsoConnection): string {
+  return buildSpMetadata(spConfigFor(deps.config, deps.box, c));
 }

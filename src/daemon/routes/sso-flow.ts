@@ -14,10 +14,9 @@ import { exchangeCode } from '../../core/auth/codes.js';
 import type { Deps } from '../../core/deps.js';
 import { badRequest } from '../../core/errors.js';
 import { consumeAssertion } from '../../core/sso/acs.js';
-import { connectionForMetadata } from '../../core/sso/connections.js';
+import { connectionForMetadata, spMetadataOf } from '../../core/sso/connections.js';
 import { initiateSso, SSO_COOKIE } from '../../core/sso/initiate.js';
-import { buildSpMetadata } from '../../core/sso/saml-api.js';
-import { connectionAcsUrl, sharedAcsUrl, spConfigFor } from '../../core/sso/sp.js';
+import { connectionAcsUrl, sharedAcsUrl } from '../../core/sso/sp.js';
 import { testConnection } from '../../core/sso/test-connection.js';
 import { requestContext } from '../plugins/authenticate.js';
 import { errors, signedInRoutes } from '../schemas.js';
@@ -200,7 +199,7 @@ export async function ssoFlowRoutes(app: FastifyInstance, opts: { deps: Deps }):
       const c = await connectionForMetadata(deps, request.params.id);
       reply.header('content-type', 'application/samlmetadata+xml; charset=utf-8');
       reply.header('cache-control', 'public, max-age=300');
-      return buildSpMetadata(spConfigFor(deps.config, deps.box, c));
+      return spMetadataOf(deps, c);
     },
   );
 
