@@ -18,8 +18,8 @@ import {
   ssoConnections,
 } from '../store/repos/sso-connections.js';
 import type { Executor } from '../store/store.js';
-import { PROVIDER_DEFAULTS } from './providers.js';
 import { checkMetadataUrl, fetchMetadata, fromMetadata, readMetadata } from './metadata.js';
+import { PROVIDER_DEFAULTS } from './providers.js';
 import { buildSpMetadata, generateSpKeyPair } from './saml-api.js';
 import { normalizeCertificate, SP_KEY_PURPOSE, spConfigFor } from './sp.js';
 
