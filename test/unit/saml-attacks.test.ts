@@ -234,6 +234,12 @@ describe('SAML response validation', () => {
     await refused(b64(`<?xml-stylesheet href="x"?>${signed}`), 'comment');
   });
 
+  test('a signed response that breaks the SAML schema is refused by the XSD validator', async () => {
+    const raw = idp.raw({ sp, requestId: REQ, nameId: 'jane@acme.test' });
+    const broken = raw.xml.replace('<samlp:Status>', '<samlp:Bogus/><samlp:Status>');
+    await refused(b64(idp.signXml(broken, raw.responseId)), 'schema');
+  });
+
   test('oversized responses are refused before parsing, signed or not', async () => {
     const pad = { pad: 'x'.repeat(300 * 1024) };
     await refused(await response({ attributes: pad }), 'size');
