@@ -55,7 +55,8 @@ function xmllint(): Worker {
     });
     const fail = (err: unknown) => {
       worker = undefined;
-      for (const [id, resolve] of waiting) resolve({ exitCode: -1, stderr: `xmllint worker failed: ${String(err)}` });
+      for (const resolve of waiting.values())
+        resolve({ exitCode: -1, stderr: `xmllint worker failed: ${String(err)}` });
       waiting.clear();
     };
     w.on('error', fail);
@@ -75,10 +76,16 @@ export async function schemaErrors(xml: string): Promise<string[]> {
   const r = await new Promise<{ exitCode: number; stderr: string }>((resolve) => {
     waiting.set(id, resolve);
     w.ref();
-    w.postMessage({ janua: true, id, files, args: ['--noout', '--nonet', '--schema', FILES[0], 'message.xml'] });
+    w.postMessage({
+      janua: true,
+      id,
+      files,
+      args: ['--noout', '--nonet', '--schema', FILES[0], 'message.xml'],
+    });
   });
   if (r.exitCode === 0) return [];
-  if (r.exitCode !== 3 && r.exitCode !== 4) throw new Error(`the XML schema validator failed: ${r.stderr.slice(0, 300)}`);
+  if (r.exitCode !== 3 && r.exitCode !== 4)
+    throw new Error(`the XML schema validator failed: ${r.stderr.slice(0, 300)}`);
   const errors = r.stderr
     .split('\n')
     .filter((l) => l && !l.endsWith('fails to validate') && !l.endsWith(' validates'))

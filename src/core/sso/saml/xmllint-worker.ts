@@ -44,7 +44,10 @@ function run(job: Job): Promise<{ id: number; exitCode: number; stderr: string }
         done(-1);
       },
       wasmMemory: new WebAssembly.Memory({ initial: 256, maximum: 512 }),
-      instantiateWasm(imports: WebAssembly.Imports, ok: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) {
+      instantiateWasm(
+        imports: WebAssembly.Imports,
+        ok: (i: WebAssembly.Instance, m: WebAssembly.Module) => void,
+      ) {
         WebAssembly.instantiate(compiled, imports).then((instance) => ok(instance, compiled));
         return {};
       },
