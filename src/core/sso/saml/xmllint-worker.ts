@@ -62,6 +62,6 @@ function run(job: Job): Promise<{ id: number; exitCode: number; stderr: string }
 }
 
 parentPort?.on('message', (job: Job & { janua?: boolean }) => {
-  if (!job || job.janua !== true) return;
+  if (job?.janua !== true) return;
   void run(job).then((r) => parentPort?.postMessage({ ...r, janua: true }));
 });
