@@ -12,13 +12,13 @@
 import { randomUUID } from 'node:crypto';
 import { hashToken, randomToken, safeEqual } from '../crypto/secrets.js';
 import { forbidden, tokenError, validation } from '../errors.js';
-import { audit, type RequestContext } from '../events/events.js';
+import type { RequestContext } from '../events/events.js';
 import { issueChallenge, type SignInResult, secondStep } from '../mfa/challenge.js';
 import { authCodes } from '../store/repos/sso-flow.js';
 import { users } from '../store/repos/users.js';
 import type { Executor } from '../store/store.js';
 import type { AuthDeps } from './service.js';
-import { signInSession, tokenPair } from './session-open.js';
+import { auditSuspendedSignIn, signInSession, tokenPair } from './session-open.js';
 
 export const AUTH_CODE_TTL_MS = 60_000;
 const CODE_RE = /^[A-Za-z0-9_-]{32,128}$/;
@@ -74,18 +74,7 @@ export async function exchangeCode(
     if (!user || user.status === 'deleted') return { kind: 'invalid' as const };
     const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
     if (user.status === 'suspended') {
-      await audit(
-        tx,
-        uctx,
-        {
-          action: 'auth.signin',
-          outcome: 'failure',
-          targetType: 'user',
-          targetId: user.id,
-          metadata: { method: grant.method, reason: 'suspended' },
-        },
-        now,
-      );
+      await auditSuspendedSignIn(tx, uctx, user.id, grant.method, now);
       return { kind: 'suspended' as const };
     }
     const details = grant.details as { mfa_satisfied?: boolean; connection_id?: string };

@@ -37,6 +37,31 @@ export async function signInSession(
   return openSession(deps, tx, user, refresh, ctx, now);
 }
 
+/**
+ * The audit row of a sign-in refused because the account is suspended, after its first factor was spent (a
+ * link, a one-time code): recorded like a password sign-in's refusal.
+ */
+export async function auditSuspendedSignIn(
+  tx: Executor,
+  uctx: RequestContext,
+  userId: string,
+  method: string,
+  now: Date,
+): Promise<void> {
+  await audit(
+    tx,
+    uctx,
+    {
+      action: 'auth.signin',
+      outcome: 'failure',
+      targetType: 'user',
+      targetId: userId,
+      metadata: { method, reason: 'suspended' },
+    },
+    now,
+  );
+}
+
 /** Opens a session with its first refresh token and enforces the per-user session cap (oldest revoked). */
 export async function openSession(
   deps: AuthDeps,

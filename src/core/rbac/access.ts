@@ -4,7 +4,7 @@
  * answered as not found, not as forbidden.
  */
 import type { Deps } from '../deps.js';
-import { forbidden, notFound } from '../errors.js';
+import { forbidden, isJanuaError, type JanuaError, notFound } from '../errors.js';
 import type { Organization } from '../orgs/model.js';
 import { organizations } from '../store/repos/organizations.js';
 import type { Executor } from '../store/store.js';
@@ -65,4 +65,24 @@ export async function requireOrgPermission(
 /** Platform-level admin routes (`/api/v1/admin/*`, user administration). */
 export function requirePlatformAdmin(user: Pick<User, 'isAdmin'>): void {
   if (!user.isAdmin) throw forbidden('Platform administrator role required');
+}
+
+/**
+ * `requireOrgPermission` for an object of an organization (a webhook endpoint, an SSO connection): a
+ * non-member learns nothing — they get the object's own not-found — while a member whose role lacks the
+ * permission is told so.
+ */
+export async function requireObjectPermission(
+  deps: Pick<Deps, 'store'>,
+  actor: Actor,
+  orgId: string,
+  permission: string,
+  objectNotFound: () => JanuaError,
+): Promise<void> {
+  try {
+    await requireOrgPermission(deps, actor, orgId, permission);
+  } catch (err) {
+    if (isJanuaError(err) && err.code === 'NOT_FOUND_ERROR') throw objectNotFound();
+    throw err;
+  }
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import { forbidden, isJanuaError, notFound, validation } from '../errors.js';
 import { audit, emit, type RequestContext } from '../events/events.js';
-import { type Actor, requireOrgPermission, UUID_PATTERN } from '../rbac/access.js';
+import { type Actor, requireObjectPermission, requireOrgPermission, UUID_PATTERN } from '../rbac/access.js';
 import { isBuiltInRole } from '../rbac/permissions.js';
 import { organizations, orgRoles } from '../store/repos/organizations.js';
 import {
@@ -78,12 +78,7 @@ export async function loadConnection(
   const c = UUID_PATTERN.test(id) ? await ssoConnections.findById(ex, id.toLowerCase()) : undefined;
   if (!c) throw connectionNotFound();
   if (actor.isAdmin) return c;
-  try {
-    await requireOrgPermission(deps, actor, c.organizationId, permission);
-  } catch (err) {
-    if (isJanuaError(err) && err.code === 'NOT_FOUND_ERROR') throw connectionNotFound();
-    throw err;
-  }
+  await requireObjectPermission(deps, actor, c.organizationId, permission, connectionNotFound);
   return c;
 }
 

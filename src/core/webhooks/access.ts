@@ -4,8 +4,14 @@
  * (no organization) by platform admins only. Anyone else is told the endpoint does not exist — no existence leak.
  */
 import type { Deps } from '../deps.js';
-import { forbidden, isJanuaError, notFound } from '../errors.js';
-import { type Actor, requireOrgPermission, rolePermissions, UUID_PATTERN } from '../rbac/access.js';
+import { forbidden, notFound } from '../errors.js';
+import {
+  type Actor,
+  requireObjectPermission,
+  requireOrgPermission,
+  rolePermissions,
+  UUID_PATTERN,
+} from '../rbac/access.js';
 import { hasPermission } from '../rbac/permissions.js';
 import { organizations } from '../store/repos/organizations.js';
 import { type WebhookEndpoint, webhookEndpoints } from '../store/repos/webhooks.js';
@@ -42,13 +48,7 @@ export async function loadEndpoint(
   if (!e) throw endpointNotFound();
   if (actor.isAdmin) return e;
   if (e.organizationId === null) throw endpointNotFound();
-  try {
-    await requireOrgPermission(deps, actor, e.organizationId, permission);
-  } catch (err) {
-    // A non-member learns nothing; a member whose role lacks the permission is told so (as on org routes).
-    if (isJanuaError(err) && err.code === 'NOT_FOUND_ERROR') throw endpointNotFound();
-    throw err;
-  }
+  await requireObjectPermission(deps, actor, e.organizationId, permission, endpointNotFound);
   return e;
 }
 

@@ -8,7 +8,7 @@
 import { randomToken } from '../../crypto/secrets.js';
 import type { Deps } from '../../deps.js';
 import { forbidden, tokenError } from '../../errors.js';
-import { audit, emit, type RequestContext } from '../../events/events.js';
+import { emit, type RequestContext } from '../../events/events.js';
 import {
   isMfaRequired,
   issueChallenge,
@@ -18,6 +18,7 @@ import {
 } from '../../mfa/challenge.js';
 import { users } from '../../store/repos/users.js';
 import { type SignedIn, signInSession, tokenPair } from '../service.js';
+import { auditSuspendedSignIn } from '../session-open.js';
 import { consumeToken } from './tokens.js';
 
 type MagicDeps = Pick<Deps, 'config' | 'store' | 'clock' | 'keys' | 'hasher' | 'metrics'>;
@@ -51,18 +52,7 @@ export async function verifyMagicLinkWithMfa(
     const uctx = { ...ctx, actorId: user.id, actorType: 'user' as const };
     if (user.status === 'suspended') {
       // The spent link stays spent; the refusal is audited like a password sign-in's.
-      await audit(
-        tx,
-        uctx,
-        {
-          action: 'auth.signin',
-          outcome: 'failure',
-          targetType: 'user',
-          targetId: user.id,
-          metadata: { method: 'magic_link', reason: 'suspended' },
-        },
-        now,
-      );
+      await auditSuspendedSignIn(tx, uctx, user.id, 'magic_link', now);
       return { kind: 'suspended' as const };
     }
     if (!user.emailVerified) {
