@@ -288,6 +288,10 @@ for (const dialect of dialects()) {
       const ok = await post(resp2, APP, undefined);
       assert.equal(ok.statusCode, 302, ok.body);
       assert.ok(String(ok.headers.location).startsWith(APP));
+      // No request to spend: the replay cache (shared by every node) refuses the same assertion twice.
+      const again = await post(resp2, APP, undefined);
+      assert.equal(again.statusCode, 401, again.body);
+      assert.equal((await lastRefusal()).reason, 'replay');
       await call(t, 'PATCH', `/api/v1/sso/configurations/${conn.id}`, {
         token: owner.token,
         body: { allow_idp_initiated: false },
@@ -382,6 +386,33 @@ for (const dialect of dialects()) {
       assert.equal(junk.statusCode, 401);
       const json = await call(t, 'POST', `/api/v1/sso/acs/${conn.id}`, { body: { SAMLResponse: 1 } });
       assert.equal(json.statusCode, 401);
+    });
+
+    test('SP key rotation keeps the previous certificate in our metadata; POST /sso/test reports the connection', async () => {
+      const before = (await call(t, 'GET', `/api/v1/sso/configurations/${conn.id}`, { token: owner.token }))
+        .data;
+      const rotated = await call(t, 'POST', `/api/v1/sso/configurations/${conn.id}/rotate-sp-key`, {
+        token: owner.token,
+      });
+      assert.equal(rotated.statusCode, 200, rotated.body);
+      assert.notEqual(rotated.data.sp_certificate, before.sp_certificate);
+      const md = await t.app.inject({ method: 'GET', url: `/api/v1/sso/metadata/${conn.id}` });
+      const body = (pem: string) => pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+      assert.ok(md.body.includes(body(before.sp_certificate)), 'the previous certificate is still published');
+      assert.ok(md.body.includes(body(rotated.data.sp_certificate)));
+      const test = await call(t, 'POST', '/api/v1/sso/test', {
+        token: owner.token,
+        body: { configuration_id: conn.id },
+      });
+      assert.equal(test.statusCode, 200, test.body);
+      assert.equal(test.data.success, true, JSON.stringify(test.data));
+      assert.equal(test.data.provider, 'okta');
+      assert.match(test.data.details.authn_request_url, /SAMLRequest=/);
+      const denied = await call(t, 'POST', '/api/v1/sso/test', {
+        token: member.token,
+        body: { configuration_id: conn.id },
+      });
+      assert.equal(denied.statusCode, 403);
     });
 
     test('SDK spellings: create with query organization_id and fields, PUT and DELETE by organization id', async () => {

@@ -22,6 +22,7 @@ const JOB_NAMES = [
   'cleanup.webhooks',
   'cleanup.exports',
   'gdpr.erase-due',
+  'sso.metadata-refresh',
 ];
 
 for (const dialect of dialects()) {

@@ -4,9 +4,11 @@
  * written as rows where only an outside party makes them (a passkey needs an authenticator, a linked
  * identity an import, a consent the compliance API).
  */
+
 import { randomUUID } from 'node:crypto';
 import { generate } from 'otplib';
 import { pino } from 'pino';
+import { issueAuthCode } from '../../src/core/auth/codes.js';
 import { EMAIL_FLOW_KIND, emailFlowJob, requestByEmail } from '../../src/core/auth/flows/requests.js';
 import { signIn, signUp } from '../../src/core/auth/service.js';
 import type { Container } from '../../src/core/container.js';
@@ -152,6 +154,20 @@ export async function seedPerson(
     userId: id,
   });
   await requestByEmail(c, { flow: 'magic_link', email }, ctx);
+  // A one-time code of an SSO sign-in, sent back to an app that has not exchanged it yet.
+  await c.store.transaction((tx) =>
+    issueAuthCode(
+      tx,
+      {
+        userId: id,
+        redirectUri: 'https://app.example.com/sso/callback',
+        method: 'saml',
+        mfaSatisfied: false,
+        details: {},
+      },
+      now,
+    ),
+  );
   return { id, email, firstName: opts.first, lastName: opts.last, phone, ip: opts.ip, userAgent, orgId };
 }
 

@@ -92,15 +92,6 @@ function cleanup(
 
 export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
   {
-    name: 'sso.metadata-refresh',
-    description: 'Fetch the IdP metadata of SSO connections configured by URL again (certificate roll-over)',
-    scheduleKey: 'cronSsoMetadataRefresh',
-    async run(deps, signal) {
-      const r = await refreshAllMetadata(deps, signal);
-      return { rows: r.refreshed, detail: `refreshed ${r.refreshed} connection(s), ${r.failed} failed` };
-    },
-  },
-  {
     name: 'keys.rotate',
     description: 'Rotate the signing key when the active one is JWT_KEY_ROTATION_DAYS old',
     scheduleKey: 'cronKeysRotate',
@@ -194,6 +185,15 @@ export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
             ? `erased ${erased} account(s)${blocked ? `; ${blocked} blocked (see janua gdpr requests)` : ''}`
             : 'no erasure due',
       };
+    },
+  },
+  {
+    name: 'sso.metadata-refresh',
+    description: 'Fetch the IdP metadata of SSO connections configured by URL again (certificate roll-over)',
+    scheduleKey: 'cronSsoMetadataRefresh',
+    async run(deps, signal) {
+      const r = await refreshAllMetadata(deps, signal);
+      return { rows: r.refreshed, detail: `refreshed ${r.refreshed} connection(s), ${r.failed} failed` };
     },
   },
 ];
