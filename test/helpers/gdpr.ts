@@ -4,7 +4,6 @@
  * written as rows where only an outside party makes them (a passkey needs an authenticator, a linked
  * identity an import, a consent the compliance API).
  */
-
 import { randomUUID } from 'node:crypto';
 import { generate } from 'otplib';
 import { pino } from 'pino';

@@ -57,7 +57,8 @@ export interface TestIdp {
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
-const bare = (pem: string) => pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+/** A PEM's base64 body, as metadata's `X509Certificate` carries it. */
+export const bare = (pem: string) => pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
 
 function metadata(entityId: string, ssoUrl: string, certs: string[]): string {
   const kds = certs
